@@ -1,0 +1,96 @@
+"""Upload links: one signed URL per part. POST/PUT send a whole part (what the field clients do);
+HEAD and PATCH are the core of tus 1.0, so an interrupted part is resumed, not sent again."""
+from flask import request
+from flask_smorest import Blueprint
+
+from .. import uploads
+from ..models import Project
+from ..projects import ProtocolError
+from . import schemas
+from .context import services
+
+blp = Blueprint("parts", __name__, description="Signed upload links (no Basic auth)")
+
+TUS_VERSION = "1.0.0"
+TUS_HEADERS = {"Tus-Resumable": TUS_VERSION, "Cache-Control": "no-store"}
+
+
+def _project(session, uid, index):
+    svc = services()
+    svc.links.verify("upload", uid, index, request.args.get("sig"), svc.settings["LINK_MAX_AGE"])
+    project = session.query(Project).filter_by(uid=uid).one_or_none()
+    if project is None:
+        raise ProtocolError("this project no longer exists (it was reset)", status=404)
+    if not 0 <= index < project.parts:
+        raise ProtocolError(f"the project has parts 0-{project.parts - 1}", status=404)
+    return project
+
+
+@blp.route("/upload/<uid>/<int:index>", methods=["POST", "PUT"])
+@blp.doc(parameters=[{"in": "query", "name": "sig", "required": True, "schema": {"type": "string"}}],
+         requestBody={"content": {"application/octet-stream": {
+             "schema": {"type": "string", "format": "binary"}}}})
+@blp.response(200, schemas.PartReceived)
+def part(uid, index):
+    """Send part ``index`` whole. Sending it again replaces it."""
+    svc = services()
+    with svc.db.session() as session:
+        project = _project(session, uid, index)
+        expected = project.part_length(index)
+        size, sha256 = uploads.receive(session, svc.store, project, index, request.stream,
+                                       request.content_length)
+        if sha256 is None:
+            raise ProtocolError(f"part {index} must be exactly {expected} bytes; {size} arrived "
+                                f"(resume with PATCH from Upload-Offset {size})")
+        return {"content_hash": sha256, "size": size}
+
+
+@blp.route("/upload/<uid>/<int:index>", methods=["HEAD"])
+@blp.doc(parameters=[{"in": "query", "name": "sig", "required": True, "schema": {"type": "string"}}])
+@blp.response(200, headers={"Upload-Offset": {"schema": {"type": "integer"}},
+                            "Upload-Length": {"schema": {"type": "integer"}}})
+def part_offset(uid, index):
+    """tus: how many bytes of the part the server holds (``Upload-Offset``)."""
+    svc = services()
+    with svc.db.session() as session:
+        project = _project(session, uid, index)
+        held = uploads.offset(svc.store, project, index)
+        return "", 200, {**TUS_HEADERS, "Upload-Offset": str(held),
+                         "Upload-Length": str(project.part_length(index))}
+
+
+@blp.route("/upload/<uid>/<int:index>", methods=["PATCH"])
+@blp.doc(parameters=[{"in": "query", "name": "sig", "required": True, "schema": {"type": "string"}},
+                     {"in": "header", "name": "Upload-Offset", "required": True,
+                      "schema": {"type": "integer"}}],
+         requestBody={"content": {"application/offset+octet-stream": {
+             "schema": {"type": "string", "format": "binary"}}}})
+@blp.response(204, headers={"Upload-Offset": {"schema": {"type": "integer"}}})
+def part_append(uid, index):
+    """tus: append to the part from ``Upload-Offset``; the part is stored when complete."""
+    if request.headers.get("Tus-Resumable", TUS_VERSION) != TUS_VERSION:
+        return {"error": f"only tus {TUS_VERSION} is supported"}, 412, {"Tus-Version": TUS_VERSION}
+    if request.mimetype != "application/offset+octet-stream":
+        raise ProtocolError("PATCH needs Content-Type: application/offset+octet-stream", status=415)
+    try:
+        start = int(request.headers["Upload-Offset"])
+    except (KeyError, ValueError):
+        raise ProtocolError("PATCH needs an Upload-Offset header (bytes already sent)") from None
+    svc = services()
+    with svc.db.session() as session:
+        project = _project(session, uid, index)
+        uploads.check_accepting(project)
+        held = uploads.offset(svc.store, project, index)
+        if start != held:
+            return ({"error": f"Upload-Offset {start} does not match the {held} bytes held"},
+                    409, {**TUS_HEADERS, "Upload-Offset": str(held)})
+        size, _ = uploads.receive(session, svc.store, project, index, request.stream,
+                                  request.content_length, start=start)
+        return "", 204, {**TUS_HEADERS, "Upload-Offset": str(size)}
+
+
+@blp.route("/upload/<uid>/<int:index>", methods=["OPTIONS"])
+@blp.response(204)
+def part_options(uid, index):
+    """tus: what the server supports."""
+    return "", 204, {**TUS_HEADERS, "Tus-Version": TUS_VERSION}

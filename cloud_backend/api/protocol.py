@@ -1,0 +1,146 @@
+"""The OpenScanCloud endpoints the field clients call: GET with query parameters, Basic auth."""
+import hmac
+
+from flask import request
+from flask_smorest import Blueprint
+from werkzeug.exceptions import Unauthorized
+
+from .. import projects, tokens
+from ..jobs import queue
+from ..projects import ProtocolError
+from . import schemas
+from .context import external_url, services
+
+blp = Blueprint("protocol", __name__, description="The OpenScanCloud protocol")
+basic_auth = blp.doc(security=[{"basic": []}])
+
+
+@blp.before_request
+def require_basic_auth():
+    if request.endpoint == "protocol.status":
+        return
+    settings, auth = services().settings, request.authorization
+    if (auth is None or auth.type != "basic"
+            or not hmac.compare_digest((auth.username or "").encode(), settings["AUTH_USER"].encode())
+            or not hmac.compare_digest((auth.password or "").encode(), settings["AUTH_PASSWORD"].encode())):
+        raise Unauthorized("wrong or missing HTTP Basic credentials")
+
+
+def _token(session, token):
+    row = tokens.find(session, token)
+    if row is None:
+        raise ProtocolError("unknown token")
+    return row
+
+
+def upload_links(project):
+    links = services().links
+    return [external_url("parts.part", uid=project.uid, index=i,
+                         sig=links.sign("upload", project.uid, i))
+            for i in range(project.parts)]
+
+
+def download_link(project):
+    if project.status != "processing done":
+        return ""
+    return external_url("results.result", uid=project.uid,
+                        sig=services().links.sign("download", project.uid))
+
+
+@blp.route("/status")
+@blp.response(200, schemas.Online)
+def status():
+    """Liveness check; the only call without auth."""
+    return {"status": "online"}
+
+
+@blp.route("/requestToken")
+@basic_auth
+@blp.arguments(schemas.RequestTokenArgs, location="query")
+@blp.response(200, schemas.Empty)
+def request_token(args):
+    """Ask for a token: issued at once (mailed when SMTP is set up) or after admin approval."""
+    svc = services()
+    with svc.db.session() as session:
+        tokens.request(session, svc.settings, args["mail"], args["forename"], args["lastname"])
+    return {}
+
+
+@blp.route("/getTokenInfo")
+@basic_auth
+@blp.arguments(schemas.TokenArgs, location="query")
+@blp.response(200, schemas.TokenInfo)
+def get_token_info(args):
+    """Credit (bytes) and limits of a token."""
+    with services().db.session() as session:
+        row = _token(session, args["token"])
+        return {"credit": row.credit, "limit_filesize": row.limit_filesize,
+                "limit_photos": row.limit_photos}
+
+
+@blp.route("/createProject")
+@basic_auth
+@blp.arguments(schemas.CreateProjectArgs, location="query")
+@blp.response(200, schemas.CreatedProject)
+def create_project(args):
+    """Register a project, take its size from the credit and hand out one upload link per part."""
+    svc = services()
+    with svc.db.session() as session:
+        row = _token(session, args["token"])
+        project = projects.create(session, svc.settings, row, args["project"], args["photos"],
+                                  args["parts"], args["filesize"])
+        return {"status": "created", "ulink": upload_links(project), "credit": row.credit}
+
+
+@blp.route("/getProjectInfo")
+@basic_auth
+@blp.arguments(schemas.ProjectArgs, location="query")
+@blp.response(200, schemas.ProjectInfo)
+def get_project_info(args):
+    """Status and progress of a project; ``dlink`` once processing is done. 401: unknown project."""
+    with services().db.session() as session:
+        # 401 for an unknown project is what the field clients expect here
+        project = projects.find(session, _token(session, args["token"]), args["project"], 401)
+        accepting = project.status == "created"
+        return {"dlink": download_link(project), "status": project.status,
+                "ulink": upload_links(project) if accepting else [],
+                "progress": round(project.progress, 1), "stage": project.stage,
+                "error": project.error, "photos": project.photos,
+                "created": project.created, "updated": project.updated}
+
+
+@blp.route("/resetProject")
+@basic_auth
+@blp.arguments(schemas.ProjectArgs, location="query")
+@blp.response(200, schemas.Empty)
+def reset_project(args):
+    """Delete a project's uploads and results (stopping its job) so the name can be used again."""
+    svc = services()
+    with svc.db.session() as session:
+        project = projects.find(session, _token(session, args["token"]), args["project"])
+        projects.reset(session, svc.settings, svc.store, project)
+    return {}
+
+
+@blp.route("/startProject")
+@basic_auth
+@blp.arguments(schemas.ProjectArgs, location="query")
+@blp.response(200, schemas.StartedProject)
+def start_project(args):
+    """Check that every part arrived and the zip is sound, then queue the project."""
+    svc = services()
+    with svc.db.session() as session:
+        project = projects.find(session, _token(session, args["token"]), args["project"])
+        projects.start(session, svc.store, svc.settings, project)
+    return {"status": "initialized"}
+
+
+@blp.route("/getQueueEstimate")
+@basic_auth
+@blp.arguments(schemas.OptionalTokenArgs, location="query")
+@blp.response(200, schemas.QueueEstimate)
+def get_queue_estimate(args):
+    """Seconds until a project queued now would be done, from the queue and recent job times."""
+    svc = services()
+    with svc.db.session() as session:
+        return queue.estimate(session, svc.settings)

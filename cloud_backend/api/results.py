@@ -1,0 +1,31 @@
+"""Signed download links for result zips, with HTTP Range so big downloads resume."""
+from flask import request, send_file
+from flask_smorest import Blueprint
+
+from .. import projects
+from ..models import Project
+from ..projects import ProtocolError
+from .context import services
+
+blp = Blueprint("results", __name__, description="Signed result downloads (no Basic auth)")
+
+
+@blp.route("/download/<uid>/result.zip")
+@blp.doc(parameters=[{"in": "query", "name": "sig", "required": True, "schema": {"type": "string"}}],
+         responses={"200": {"description": "the result zip",
+                            "content": {"application/zip": {"schema": {"type": "string",
+                                                                       "format": "binary"}}}},
+                    "206": {"description": "the requested byte range"}})
+def result(uid):
+    """The project's result zip (``dlink``)."""
+    svc = services()
+    svc.links.verify("download", uid, None, request.args.get("sig"),
+                     svc.settings["DOWNLOAD_MAX_AGE"])
+    with svc.db.session() as session:
+        project = session.query(Project).filter_by(uid=uid).one_or_none()
+        if project is None or project.status != "processing done":
+            raise ProtocolError("this result no longer exists", status=404)
+        name = project.name.removesuffix(".zip") + "-model.zip"
+        key = projects.result_key(project)
+    return send_file(svc.store.local_path(key), mimetype="application/zip", as_attachment=True, download_name=name,
+                     conditional=True, max_age=0)

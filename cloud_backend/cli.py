@@ -1,0 +1,248 @@
+"""`openscan-cloud`: run the server and the worker, and administer tokens and projects."""
+import logging
+import signal
+
+import click
+from sqlalchemy import select
+
+from . import config, projects, tokens
+from .db import Database
+from .models import Project, Token, TokenRequest
+from .storage import open_store
+
+
+class Context:
+    def __init__(self, overrides):
+        self.overrides = overrides
+        self._settings = None
+
+    @property
+    def settings(self):
+        if self._settings is None:
+            self._settings = config.load(self.overrides)
+        return self._settings
+
+    def database(self):
+        db = Database(self.settings["DATABASE_URL"])
+        db.upgrade()
+        return db
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def _data_dir_option(f):
+    return click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+                        help="Folder for the database, blobs and secret "
+                             "(env OPENSCAN_CLOUD_DATA_DIR; default ./data).")(f)
+
+
+@click.group()
+@_data_dir_option
+@click.pass_context
+def main(ctx, data_dir):
+    """OpenScan Cloud backend: a drop-in OpenScanCloud server."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    ctx.obj = Context({"DATA_DIR": data_dir})
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=1334, show_default=True, type=int)
+@click.option("--threads", default=16, show_default=True, help="concurrent requests")
+@click.option("--no-worker", is_flag=True, help="do not run the embedded job worker")
+@_data_dir_option
+@pass_ctx
+def serve(ctx, host, port, threads, no_worker, data_dir):
+    """Serve the API (and, by default, process jobs)."""
+    from .server import serve as run_server
+    if data_dir:
+        ctx.overrides["DATA_DIR"] = data_dir
+    ctx.database()  # migrate once, before any process uses the schema
+    run_server(ctx.settings, host, port, threads=threads, embedded_worker=not no_worker)
+
+
+@main.command()
+@pass_ctx
+def worker(ctx):
+    """Process queued jobs, one at a time, until SIGTERM."""
+    from .jobs.worker import Worker
+    ctx.database()
+    w = Worker(ctx.settings)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: w.stop())
+    w.run()
+
+
+# --- tokens -----------------------------------------------------------------------------------
+@main.group()
+def token():
+    """Create, list, show, approve and revoke tokens."""
+
+
+@token.command("create")
+@click.option("--mail", required=True)
+@click.option("--forename", default="")
+@click.option("--lastname", default="")
+@click.option("--credit", type=click.IntRange(min=0), help="bytes")
+@click.option("--limit-photos", type=click.IntRange(min=1))
+@click.option("--limit-filesize", type=click.IntRange(min=1), help="bytes per project")
+@pass_ctx
+def token_create(ctx, mail, forename, lastname, credit, limit_photos, limit_filesize):
+    """Create a token; the token alone is printed on the last line."""
+    with ctx.database().session() as session:
+        row, value = tokens.create(session, ctx.settings, mail, forename, lastname,
+                                   credit, limit_photos, limit_filesize)
+        click.echo(f"token {row.id} for {mail}: credit {row.credit} bytes, "
+                   f"{row.limit_photos} photos, {row.limit_filesize} bytes per project")
+    click.echo(value)
+
+
+@token.command("list")
+@pass_ctx
+def token_list(ctx):
+    """All tokens, and the requests waiting for approval."""
+    with ctx.database().session() as session:
+        click.echo(f"{'id':>4}  {'mail':30} {'credit':>14} {'photos':>6} {'filesize':>12} state")
+        for row in session.scalars(select(Token).order_by(Token.id)):
+            click.echo(f"{row.id:>4}  {row.mail:30} {row.credit:>14} {row.limit_photos:>6} "
+                       f"{row.limit_filesize:>12} {'revoked' if row.revoked else 'active'}")
+        pending = session.scalars(select(TokenRequest).where(TokenRequest.state == "pending")).all()
+        for req in pending:
+            click.echo(f"request {req.id}: {req.forename} {req.lastname} <{req.mail}> waits for "
+                       f"`token approve {req.id}`")
+
+
+@token.command("requests")
+@pass_ctx
+def token_requests(ctx):
+    """Token requests, with the tokens issued but not (yet) delivered by mail."""
+    with ctx.database().session() as session:
+        for req in session.scalars(select(TokenRequest).order_by(TokenRequest.id)):
+            undelivered = tokens.unseal(ctx.settings, req)
+            click.echo(f"{req.id:>4}  {req.created:%Y-%m-%d %H:%M}  {req.state:8} "
+                       f"{req.forename} {req.lastname} <{req.mail}>"
+                       + (f"  token: {undelivered}" if undelivered else ""))
+
+
+@token.command("approve")
+@click.argument("request_id", type=int)
+@pass_ctx
+def token_approve(ctx, request_id):
+    """Issue the token of a pending request; the token alone is printed on the last line."""
+    with ctx.database().session() as session:
+        req = session.get(TokenRequest, request_id)
+        if req is None or req.state != "pending":
+            raise click.ClickException(f"no pending token request {request_id}")
+        value = tokens.issue(session, ctx.settings, req)
+        click.echo(f"issued to {req.mail}" + ("" if req.sealed_token else " (mailed)"))
+    click.echo(value)
+
+
+def _find_token(session, ref):
+    row = session.get(Token, int(ref)) if ref.isdigit() else tokens.find(session, ref)
+    if row is None:
+        raise click.ClickException(f"no token {ref!r} (give its id from `token list` or the token)")
+    return row
+
+
+@token.command("show")
+@click.argument("ref")
+@pass_ctx
+def token_show(ctx, ref):
+    """One token (by id or by the token itself) and its projects."""
+    with ctx.database().session() as session:
+        row = _find_token(session, ref)
+        click.echo(f"id {row.id}  {row.forename} {row.lastname} <{row.mail}>  created {row.created:%Y-%m-%d}"
+                   f"  {'revoked' if row.revoked else 'active'}")
+        click.echo(f"credit {row.credit} bytes; limits {row.limit_photos} photos, "
+                   f"{row.limit_filesize} bytes per project")
+        for p in row.projects:
+            click.echo(f"  project {p.id}: {p.name} ({p.status}, {p.filesize} bytes)")
+
+
+@token.command("revoke")
+@click.argument("ref")
+@pass_ctx
+def token_revoke(ctx, ref):
+    """Stop a token from working (its projects stay)."""
+    from .models import utcnow
+    with ctx.database().session() as session:
+        row = _find_token(session, ref)
+        row.revoked = utcnow()
+        click.echo(f"token {row.id} revoked")
+
+
+@main.group()
+def credit():
+    """Change a token's credit."""
+
+
+@credit.command("add")
+@click.argument("ref")
+@click.argument("amount", type=int)
+@pass_ctx
+def credit_add(ctx, ref, amount):
+    """Add AMOUNT bytes (negative to take away) to the credit of token REF (id or token)."""
+    with ctx.database().session() as session:
+        row = _find_token(session, ref)
+        if row.credit + amount < 0:
+            raise click.ClickException(f"the token has only {row.credit} bytes of credit")
+        row.credit += amount
+        click.echo(f"token {row.id}: credit {row.credit} bytes")
+
+
+# --- projects ---------------------------------------------------------------------------------
+@main.group()
+def project():
+    """List, show and reset projects."""
+
+
+def _find_project(session, ref):
+    row = session.get(Project, int(ref)) if ref.isdigit() else session.scalar(
+        select(Project).where(Project.uid == ref))
+    if row is None:
+        raise click.ClickException(f"no project {ref!r} (give its id from `project list`)")
+    return row
+
+
+@project.command("list")
+@click.option("--status", help="only projects in this status")
+@pass_ctx
+def project_list(ctx, status):
+    with ctx.database().session() as session:
+        query = select(Project).order_by(Project.id)
+        if status:
+            query = query.where(Project.status == status)
+        click.echo(f"{'id':>4} {'token':>5}  {'name':32} {'status':18} {'progress':>8}  stage")
+        for p in session.scalars(query):
+            click.echo(f"{p.id:>4} {p.token_id:>5}  {p.name:32} {p.status:18} {p.progress:>7.1f}%  {p.stage}")
+
+
+@project.command("show")
+@click.argument("ref")
+@pass_ctx
+def project_show(ctx, ref):
+    with ctx.database().session() as session:
+        p = _find_project(session, ref)
+        arrived = len(p.uploaded_parts)
+        click.echo(f"project {p.id} {p.name!r} of token {p.token_id} ({p.token.mail})\n"
+                   f"status {p.status}, stage {p.stage or '-'}, {p.progress:.1f}%\n"
+                   f"{p.photos} photos, {p.filesize} bytes in {p.parts} parts ({arrived} arrived)\n"
+                   f"created {p.created:%Y-%m-%d %H:%M:%S}, updated {p.updated:%Y-%m-%d %H:%M:%S}"
+                   + (f"\nerror: {p.error}" if p.error else ""))
+
+
+@project.command("reset")
+@click.argument("ref")
+@pass_ctx
+def project_reset(ctx, ref):
+    """Delete a project's data (stopping its job), as the client's resetProject does."""
+    with ctx.database().session() as session:
+        p = _find_project(session, ref)
+        projects.reset(session, ctx.settings, open_store(ctx.settings["STORAGE_URL"]), p)
+        click.echo(f"project {p.id} {p.name!r} reset")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""Settings: embedded defaults, overridden by environment variables and by the caller.
+
+Every setting can be given as ``OPENSCAN_CLOUD_<NAME>`` in the environment. The defaults make one
+box work with nothing but a data directory: SQLite, blobs in a local folder, an in-process worker.
+"""
+import os
+import secrets
+from pathlib import Path
+
+DEFAULTS = {
+    "DATA_DIR": "./data",
+    "DATABASE_URL": None,          # default: sqlite:///<DATA_DIR>/openscan.db
+    "STORAGE_URL": None,           # default: file://<DATA_DIR>/blobs
+    "SECRET_KEY": None,            # default: generated once into <DATA_DIR>/secret_key
+    "PUBLIC_URL": None,            # base of ulink/dlink; default: the URL the client used
+    "AUTH_USER": "openscan",       # HTTP Basic auth of the field clients
+    "AUTH_PASSWORD": "free",
+    "PART_SIZE": 200_000_000,
+    "LINK_MAX_AGE": 4 * 3600,      # seconds an upload link stays valid
+    "DOWNLOAD_MAX_AGE": 7 * 24 * 3600,
+    "TOKEN_ISSUE": "auto",         # "auto": requestToken issues at once; "approve": admin approves
+    "DEFAULT_CREDIT": 50_000_000_000,
+    "DEFAULT_LIMIT_PHOTOS": 1000,
+    "DEFAULT_LIMIT_FILESIZE": 10_000_000_000,
+    "MAX_IMAGE_BYTES": 200_000_000,  # one unpacked image; anything larger is a zip bomb
+    "MAX_COMPRESSION_RATIO": 20,     # JPEG/PNG barely compress; a high ratio means a bomb
+    "SMTP_HOST": None,
+    "SMTP_PORT": 25,
+    "SMTP_USER": None,
+    "SMTP_PASSWORD": None,
+    "SMTP_STARTTLS": False,
+    "MAIL_FROM": "OpenScan Cloud <noreply@localhost>",
+    "DEFAULT_JOB_SECONDS": 600.0,    # queue estimate before any job has finished
+}
+
+_INT_KEYS = {k for k, v in DEFAULTS.items() if isinstance(v, int) and not isinstance(v, bool)}
+_FLOAT_KEYS = {k for k, v in DEFAULTS.items() if isinstance(v, float)}
+_BOOL_KEYS = {k for k, v in DEFAULTS.items() if isinstance(v, bool)}
+
+
+def _parse(key, raw):
+    if key in _BOOL_KEYS:
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if key in _INT_KEYS:
+        return int(raw)
+    if key in _FLOAT_KEYS:
+        return float(raw)
+    return raw
+
+
+def load(overrides=None, environ=None):
+    """Return the complete settings mapping: defaults < environment < overrides."""
+    environ = os.environ if environ is None else environ
+    settings = dict(DEFAULTS)
+    for key in DEFAULTS:
+        raw = environ.get(f"OPENSCAN_CLOUD_{key}")
+        if raw is not None:
+            settings[key] = _parse(key, raw)
+    settings.update({k: v for k, v in (overrides or {}).items() if v is not None})
+
+    data_dir = Path(settings["DATA_DIR"]).expanduser().resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    settings["DATA_DIR"] = str(data_dir)
+    settings["DATABASE_URL"] = settings["DATABASE_URL"] or f"sqlite:///{data_dir / 'openscan.db'}"
+    settings["STORAGE_URL"] = settings["STORAGE_URL"] or f"file://{data_dir / 'blobs'}"
+    settings["SECRET_KEY"] = settings["SECRET_KEY"] or _secret_key(data_dir / "secret_key")
+    return settings
+
+
+def _secret_key(path):
+    """The server secret signs upload and download links, so it must survive restarts."""
+    if not path.exists():
+        # Written aside and linked into place: two processes starting at once agree on one key.
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()

@@ -1,0 +1,1 @@
+"""Processing jobs: the queue in the database, the embedded worker and the job runner."""

@@ -1,0 +1,98 @@
+"""One job, run in its own process by a worker: from the stored parts to the stored result.
+
+``python -m cloud_backend.jobs.runner JOB_ID`` with the settings in the environment. The worker
+kills the whole process group to cancel, so nothing here needs to poll for cancellation.
+"""
+import logging
+import shutil
+import sys
+import time
+
+from .. import archive, config, mail, projects
+from ..db import Database
+from ..models import Job, utcnow
+from ..storage import open_store
+
+log = logging.getLogger(__name__)
+PROGRESS_INTERVAL = 1.0  # seconds between progress writes to the database
+
+
+class ProgressRecorder:
+    """Store (stage, percent) in the project row, at most once a second and never backwards."""
+
+    def __init__(self, db, project_id):
+        self.db, self.project_id = db, project_id
+        self.last_write, self.stage, self.percent = 0.0, None, 0.0
+
+    def __call__(self, stage, fraction):
+        percent = max(self.percent, min(100.0, 100.0 * fraction))
+        now = time.monotonic()
+        if stage == self.stage and now - self.last_write < PROGRESS_INTERVAL:
+            self.percent = percent
+            return
+        self.stage, self.percent, self.last_write = stage, percent, now
+        with self.db.session() as session:
+            project = session.get(projects.Project, self.project_id)
+            projects.set_status(project, "processing", stage=stage, progress=percent)
+
+
+def run(settings, job_id):
+    db, store = Database(settings["DATABASE_URL"]), open_store(settings["STORAGE_URL"])
+    with db.session() as session:
+        job = session.get(Job, job_id)
+        project = job.project
+        project_id, keys = project.id, [projects.part_key(project, i) for i in range(project.parts)]
+        result_key, folder = projects.result_key(project), projects.work_dir(settings, project)
+        projects.set_status(project, "processing", stage="starting", error="")
+    progress = ProgressRecorder(db, project_id)
+    try:
+        with archive.PartsReader(store, keys) as zip_file:
+            result = _pipeline().run(zip_file, folder, None, progress)
+        store.put_file(result_key, result)
+    except Exception as e:  # any failure ends the job; the reason goes to the user
+        log.exception("job %s failed", job_id)
+        _finish(db, settings, job_id, "failed", str(e) or type(e).__name__)
+        return 1
+    shutil.rmtree(folder, ignore_errors=True)
+    _finish(db, settings, job_id, "done")
+    return 0
+
+
+def _pipeline():
+    from ..reconstruct import pipeline  # heavy (pycolmap, open3d): only in the job's process
+    return pipeline
+
+
+def fail(db, settings, job_id, reason):
+    """Mark a job failed from outside its process (it died)."""
+    _finish(db, settings, job_id, "failed", reason)
+
+
+def _finish(db, settings, job_id, state, error=""):
+    with db.session() as session:
+        job = session.get(Job, job_id)
+        if job is None:  # the project was reset meanwhile
+            return
+        job.state, job.finished = state, utcnow()
+        project = job.project
+        if state == "done":
+            projects.set_status(project, "processing done", stage="done", progress=100, error="")
+        else:
+            projects.set_status(project, "processing failed", error=error)
+        to, name = project.token.mail, project.name
+    if state == "done":
+        mail.send(settings, to, f"Your 3D model {name} is ready",
+                  f"OpenScan Cloud has finished {name}. Your rig or uploader can download it now.")
+    else:
+        mail.send(settings, to, f"Processing {name} failed",
+                  f"OpenScan Cloud could not process {name}:\n\n{error}\n")
+
+
+def main(argv=None):
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s job %(levelname)s %(message)s")
+    argv = sys.argv[1:] if argv is None else argv
+    return run(config.load(), int(argv[0]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

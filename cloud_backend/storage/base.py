@@ -1,0 +1,45 @@
+"""What the backend needs from storage: whole blobs, plus staged (resumable) writes for parts."""
+from abc import ABC, abstractmethod
+
+
+class PartLocked(Exception):
+    """Another request is writing the same staged blob right now."""
+
+
+class BlobStore(ABC):
+    # Whole blobs ---------------------------------------------------------------------------
+    @abstractmethod
+    def open(self, key):
+        """A seekable binary file object for reading ``key``."""
+
+    @abstractmethod
+    def size(self, key):
+        """Size in bytes, or None when ``key`` does not exist."""
+
+    @abstractmethod
+    def put_file(self, key, path):
+        """Store the local file ``path`` under ``key`` atomically."""
+
+    @abstractmethod
+    def delete_prefix(self, prefix):
+        """Delete every blob (staged or not) whose key starts with ``prefix``."""
+
+    def local_path(self, key):
+        """A filesystem path of ``key`` when the store has one (lets Flask serve ranges itself)."""
+        return None
+
+    # Staged writes: a blob grows by appends and becomes visible only when committed ----------
+    @abstractmethod
+    def staged_size(self, key):
+        """Bytes staged so far for ``key`` (0 when nothing is staged)."""
+
+    @abstractmethod
+    def write_staged(self, key, chunks, offset, complete_size):
+        """Write the byte chunks at ``offset`` (0 starts over; otherwise must equal staged_size),
+        hashing as they are written.
+
+        When the staged bytes reach ``complete_size`` they atomically replace ``key`` and the
+        SHA-256 of the whole blob is returned with the size; otherwise ``(size, None)``. Bytes that
+        arrived before an error stay staged, so an interrupted upload can be resumed. Raises
+        PartLocked while another writer holds ``key``.
+        """

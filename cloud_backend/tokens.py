@@ -1,0 +1,88 @@
+"""API tokens: 32 alphanumeric characters from ``secrets``; only their SHA-256 is stored."""
+import base64
+import hashlib
+import secrets
+import string
+
+from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy import select
+
+from . import mail
+from .models import Token, TokenRequest
+
+ALPHABET = string.ascii_letters + string.digits
+TOKEN_LENGTH = 32
+
+
+def new_token():
+    return "".join(secrets.choice(ALPHABET) for _ in range(TOKEN_LENGTH))
+
+
+def token_hash(token):
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def looks_like_token(token):
+    return len(token) == TOKEN_LENGTH and all(c in ALPHABET for c in token)
+
+
+def find(session, token):
+    """The active Token row for ``token``, or None (unknown, malformed or revoked)."""
+    if not token or not looks_like_token(token):
+        return None
+    row = session.scalar(select(Token).where(Token.token_hash == token_hash(token)))
+    return row if row is not None and row.revoked is None else None
+
+
+def create(session, settings, mail_address, forename="", lastname="",
+           credit=None, limit_photos=None, limit_filesize=None):
+    """Create a token; returns (row, plaintext). The plaintext exists only in this return value."""
+    token = new_token()
+    row = Token(
+        token_hash=token_hash(token), mail=mail_address, forename=forename, lastname=lastname,
+        credit=settings["DEFAULT_CREDIT"] if credit is None else credit,
+        limit_photos=settings["DEFAULT_LIMIT_PHOTOS"] if limit_photos is None else limit_photos,
+        limit_filesize=(settings["DEFAULT_LIMIT_FILESIZE"]
+                        if limit_filesize is None else limit_filesize))
+    session.add(row)
+    session.flush()
+    return row, token
+
+
+def request(session, settings, mail_address, forename, lastname):
+    """Record a /requestToken call; issue at once unless the server wants admin approval."""
+    req = TokenRequest(mail=mail_address, forename=forename, lastname=lastname)
+    session.add(req)
+    session.flush()
+    if settings["TOKEN_ISSUE"] == "auto":
+        issue(session, settings, req)
+    return req
+
+
+def issue(session, settings, req):
+    """Create the token for a request and deliver it: by mail when SMTP is configured, else it
+    stays sealed in the request for the admin CLI to show. Returns the plaintext token."""
+    row, token = create(session, settings, req.mail, req.forename, req.lastname)
+    req.state, req.token_id = "issued", row.id
+    req.sealed_token = _fernet(settings).encrypt(token.encode()).decode()
+    if mail.send(settings, req.mail, "Your OpenScan Cloud token",
+                 f"Hello {req.forename},\n\nyour OpenScan Cloud token is\n\n    {token}\n\n"
+                 f"Credit: {row.credit} bytes, up to {row.limit_photos} photos and "
+                 f"{row.limit_filesize} bytes per project.\n"):
+        req.sealed_token = None
+    return token
+
+
+def unseal(settings, req):
+    """The token of an issued request that has not been mailed, or None."""
+    if not req.sealed_token:
+        return None
+    try:
+        return _fernet(settings).decrypt(req.sealed_token.encode()).decode()
+    except InvalidToken:  # the server secret changed since
+        return None
+
+
+def _fernet(settings):
+    key = hashlib.sha256(b"token-seal:" + settings["SECRET_KEY"].encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(key))
