@@ -89,8 +89,9 @@ def part_append(uid, index):
         return "", 204, {**TUS_HEADERS, "Upload-Offset": str(size)}
 
 
-@blp.route("/upload/<uid>/<int:index>", methods=["OPTIONS"])
-@blp.response(204)
-def part_options(uid, index):
-    """tus: what the server supports."""
-    return "", 204, {**TUS_HEADERS, "Tus-Version": TUS_VERSION}
+@blp.after_request
+def advertise_tus(response):
+    """tus discovery: Flask answers OPTIONS itself; add what the server supports."""
+    if request.method == "OPTIONS":
+        response.headers.update({**TUS_HEADERS, "Tus-Version": TUS_VERSION})
+    return response

@@ -1,0 +1,174 @@
+"""Upload links: signed per project and part, expiring, exact sizes, replace-on-retry, resumable."""
+import hashlib
+import random
+import socket
+import time
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from .helpers import Client, make_zip, slices
+from .server import Server
+
+PART = 50_000
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = Server(tmp_path_factory.mktemp("server"), {"PART_SIZE": PART}, worker=False)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def client(server):
+    return Client(server.url, server.token())
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    data = make_zip(tmp_path_factory.mktemp("zip") / "s.zip", photos=7, size=(160, 120)).read_bytes()
+    assert 2 * PART < len(data) < 3 * PART
+    return data
+
+
+def new_project(client, data):
+    name = f"p{random.randrange(10**9)}.zip"
+    return name, client.create(name, data, PART)["ulink"]
+
+
+def staged_files(server):
+    return list((server.data_dir / "blobs").rglob("*.staged"))
+
+
+def send_partial(link, total_length, body, close=True):
+    """Start a POST that announces ``total_length`` bytes but sends only ``body`` (a cut line)."""
+    url = urlsplit(link)
+    sock = socket.create_connection((url.hostname, url.port))
+    sock.sendall(f"POST {url.path}?{url.query} HTTP/1.1\r\nHost: {url.netloc}\r\n"
+                 f"Content-Type: application/octet-stream\r\nContent-Length: {total_length}\r\n\r\n"
+                 .encode() + body)
+    if close:
+        sock.close()
+    return sock
+
+
+def head_offset(link):
+    r = requests.head(link)
+    assert r.status_code == 200 and r.headers["Tus-Resumable"] == "1.0.0"
+    return int(r.headers["Upload-Offset"]), int(r.headers["Upload-Length"])
+
+
+def wait_for_offset(link, expected, timeout=10):
+    deadline = time.monotonic() + timeout
+    while head_offset(link)[0] != expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return head_offset(link)[0]
+
+
+def test_expired_link_is_refused(start_server, data):
+    server = start_server({"PART_SIZE": PART, "LINK_MAX_AGE": 1}, worker=False)
+    _, links = new_project(Client(server.url, server.token()), data)
+    time.sleep(2.2)
+    r = requests.post(links[0], data=data[:PART])
+    assert r.status_code == 403 and "expired" in r.json()["error"]
+
+
+def test_tampered_link_is_refused(client, data):
+    _, links = new_project(client, data)
+    sig = links[0].rsplit("sig=", 1)[1]
+    forged = links[0].replace(sig, sig[:-1] + ("A" if sig[-1] != "A" else "B"))
+    r = requests.post(forged, data=data[:PART])
+    assert r.status_code == 403 and "invalid" in r.json()["error"]
+    assert requests.post(links[0].split("?")[0], data=data[:PART]).status_code == 403  # no sig
+
+
+def test_link_of_another_part_or_project_is_refused(client, data):
+    _, links = new_project(client, data)
+    _, other = new_project(client, data)
+    as_part_1 = links[0].replace("/0?", "/1?")
+    uid, other_uid = links[0].split("/")[4], other[0].split("/")[4]
+    as_other_project = links[0].replace(uid, other_uid)
+    for forged in (as_part_1, as_other_project):
+        assert requests.post(forged, data=data[PART:2 * PART]).status_code == 403
+
+
+def test_wrong_part_size_is_refused_and_nothing_is_stored(client, data, server):
+    name, links = new_project(client, data)
+    short = requests.post(links[0], data=data[:PART - 1])
+    assert short.status_code == 400 and f"exactly {PART} bytes" in short.json()["error"]
+    long = requests.post(links[0], data=data[:PART] + b"x")
+    assert long.status_code == 400 and "overrun" in long.json()["error"]
+    last = requests.post(links[2], data=data[2 * PART:] + b"xx")  # the last part is short
+    assert last.status_code == 400
+    assert "missing part(s) 0, 1, 2" in client.call("startProject", project=name).json()["error"]
+
+
+def test_part_sent_twice_is_stored_once(client, data, server):
+    name, links = new_project(client, data)
+    first = requests.post(links[0], data=data[:PART]).json()
+    again = requests.post(links[0], data=data[:PART]).json()
+    assert first == again == {"content-hash": hashlib.sha256(data[:PART]).hexdigest(), "size": PART}
+    for link, part in list(zip(links, slices(data, PART)))[1:]:
+        requests.post(link, data=part)
+    uid = links[0].split("/")[4]
+    stored = sorted(p.name for p in (server.data_dir / "blobs" / "projects" / uid / "parts").iterdir())
+    assert stored == ["00000", "00001", "00002"]
+    assert client.call("startProject", project=name).status_code == 200
+
+
+def test_part_resumes_after_a_cut_at_a_random_byte(client, data):
+    name, links = new_project(client, data)
+    part = data[PART:2 * PART]
+    cut = random.randrange(1, PART - 1)
+    send_partial(links[1], PART, part[:cut])
+    assert wait_for_offset(links[1], cut) == cut
+    assert head_offset(links[1]) == (cut, PART)
+    r = requests.patch(links[1], data=part[cut:], headers={
+        "Tus-Resumable": "1.0.0", "Upload-Offset": str(cut),
+        "Content-Type": "application/offset+octet-stream"})
+    assert r.status_code == 204 and r.headers["Upload-Offset"] == str(PART)
+    for i in (0, 2):
+        requests.post(links[i], data=slices(data, PART)[i])
+    assert client.call("startProject", project=name).status_code == 200
+
+
+def test_patch_with_the_wrong_offset_or_type_is_refused(client, data):
+    _, links = new_project(client, data)
+    send_partial(links[0], PART, data[:100])
+    wait_for_offset(links[0], 100)
+    wrong = requests.patch(links[0], data=data[50:PART], headers={
+        "Upload-Offset": "50", "Content-Type": "application/offset+octet-stream"})
+    assert wrong.status_code == 409 and wrong.headers["Upload-Offset"] == "100"
+    untyped = requests.patch(links[0], data=data[100:PART], headers={"Upload-Offset": "100"})
+    assert untyped.status_code == 415
+    assert head_offset(links[0])[0] == 100  # refused requests changed nothing
+
+
+def test_two_uploads_of_one_part_at_once(client, data):
+    _, links = new_project(client, data)
+    stalled = send_partial(links[0], PART, data[:1000], close=False)
+    try:
+        time.sleep(1)  # the server is now inside the first upload, waiting for its bytes
+        r = requests.post(links[0], data=data[:PART])
+        assert r.status_code == 409 and "another request" in r.json()["error"]
+    finally:
+        stalled.close()
+
+
+def test_parts_are_frozen_once_started_and_gone_after_reset(client, data):
+    name, links = new_project(client, data)
+    for link, part in zip(links, slices(data, PART)):
+        requests.post(link, data=part)
+    client.call("startProject", project=name)
+    late = requests.post(links[0], data=data[:PART])
+    assert late.status_code == 409 and "initialized" in late.json()["error"]
+    client.call("resetProject", project=name)
+    assert requests.post(links[0], data=data[:PART]).status_code == 404
+
+
+def test_options_advertises_tus(client, data):
+    _, links = new_project(client, data)
+    r = requests.options(links[0])
+    assert r.headers["Tus-Version"] == "1.0.0"
