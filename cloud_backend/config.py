@@ -31,6 +31,8 @@ DEFAULTS = {
     "SMTP_STARTTLS": False,
     "MAIL_FROM": "OpenScan Cloud <noreply@localhost>",
     "DEFAULT_JOB_SECONDS": 600.0,    # queue estimate before any job has finished
+    # The module whose run(zip_file, work_dir, options, progress) turns photos into a model.
+    "PIPELINE": "cloud_backend.reconstruct.pipeline",
 }
 
 _INT_KEYS = {k for k, v in DEFAULTS.items() if isinstance(v, int) and not isinstance(v, bool)}

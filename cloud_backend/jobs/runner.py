@@ -3,6 +3,7 @@
 ``python -m cloud_backend.jobs.runner JOB_ID`` with the settings in the environment. The worker
 kills the whole process group to cancel, so nothing here needs to poll for cancellation.
 """
+import importlib
 import logging
 import shutil
 import sys
@@ -47,7 +48,8 @@ def run(settings, job_id):
     progress = ProgressRecorder(db, project_id)
     try:
         with archive.PartsReader(store, keys) as zip_file:
-            result = _pipeline().run(zip_file, folder, None, progress)
+            pipeline = importlib.import_module(settings["PIPELINE"])  # heavy: only in this process
+            result = pipeline.run(zip_file, folder, None, progress)
         store.put_file(result_key, result)
     except Exception as e:  # any failure ends the job; the reason goes to the user
         log.exception("job %s failed", job_id)
@@ -56,11 +58,6 @@ def run(settings, job_id):
     shutil.rmtree(folder, ignore_errors=True)
     _finish(db, settings, job_id, "done")
     return 0
-
-
-def _pipeline():
-    from ..reconstruct import pipeline  # heavy (pycolmap, open3d): only in the job's process
-    return pipeline
 
 
 def fail(db, settings, job_id, reason):

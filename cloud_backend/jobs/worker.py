@@ -8,7 +8,8 @@ import socket
 import subprocess
 import sys
 import threading
-import time
+
+import psutil
 
 from .. import projects
 from ..db import Database
@@ -23,13 +24,10 @@ def _alive(worker):
     host, _, pid = worker.rpartition(":")
     if host != socket.gethostname() or not pid.isdigit():
         return True  # another machine's worker: not ours to judge
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
+    try:  # a killed worker may linger as a zombie where nothing reaps it: that is not alive
+        return psutil.Process(int(pid)).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
-        pass
-    return True
 
 
 class Worker:

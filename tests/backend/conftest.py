@@ -10,10 +10,10 @@ from .server import Server
 def start_server(tmp_path):
     servers = []
 
-    def start(settings=None, worker=True, data_dir=None):
+    def start(settings=None, worker=True, data_dir=None, env=None):
         folder = Path(data_dir or tmp_path / f"server{len(servers)}")
         folder.mkdir(exist_ok=True)
-        servers.append(Server(folder, settings, worker))
+        servers.append(Server(folder, settings, worker, env))
         return servers[-1]
 
     yield start

@@ -27,11 +27,11 @@ def cli(data_dir, *args, env=None):
 class Server:
     """`openscan-cloud serve` in a subprocess, on a free loopback port."""
 
-    def __init__(self, data_dir, settings=None, worker=True):
+    def __init__(self, data_dir, settings=None, worker=True, env=None):
         self.data_dir, self.port = Path(data_dir), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, **{f"OPENSCAN_CLOUD_{k}": str(v)
-                                     for k, v in (settings or {}).items()}}
+        self.env = {**os.environ, **(env or {}), **{f"OPENSCAN_CLOUD_{k}": str(v)
+                                                    for k, v in (settings or {}).items()}}
         args = [sys.executable, "-m", "cloud_backend.cli", "serve", "--host", "127.0.0.1",
                 "--port", str(self.port), "--data-dir", str(self.data_dir)]
         self.log = open(self.data_dir / "server.log", "ab")
@@ -56,6 +56,15 @@ class Server:
             args += [f"--{key.replace('_', '-')}", value]
         return cli(self.data_dir, *args, env={k: v for k, v in self.env.items()
                                               if k.startswith("OPENSCAN_CLOUD_")}).strip().splitlines()[-1]
+
+    def kill_everything(self):
+        """A power cut: SIGKILL the server, its workers and their jobs at once."""
+        import psutil
+        parent = psutil.Process(self.process.pid)
+        for p in [parent, *parent.children(recursive=True)]:
+            p.kill()
+        self.process.wait()
+        self.log.close()
 
     def stop(self):
         if self.process.poll() is None:
