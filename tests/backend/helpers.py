@@ -64,3 +64,32 @@ class Client:
                               headers={"Content-Type": "application/octet-stream"})
             assert r.status_code == 200, r.text
         return self.call("startProject", project=name)
+
+
+def write_big_zip(path, total_bytes, photos=20):
+    """A stored zip of about ``total_bytes`` made of JPEG-framed random data, written in 1 MiB
+    blocks (the test process never holds it in memory). Returns its exact size."""
+    block = random.Random(0).randbytes(1 << 20)
+    per_photo = total_bytes // photos
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for i in range(photos):
+            with zf.open(f"IMG_{i:04d}.jpg", "w", force_zip64=True) as f:
+                f.write(b"\xff\xd8\xff\xe0" + i.to_bytes(4, "big"))
+                left = per_photo - 10
+                while left > 0:
+                    f.write(block[:min(left, len(block))])
+                    left -= len(block)
+                f.write(b"\xff\xd9")
+    return path.stat().st_size
+
+
+def file_slice(path, start, length, block=1 << 20):
+    """Yield ``length`` bytes of ``path`` from ``start`` in blocks (a streamed request body)."""
+    with open(path, "rb") as f:
+        f.seek(start)
+        while length > 0:
+            chunk = f.read(min(block, length))
+            if not chunk:
+                return
+            length -= len(chunk)
+            yield chunk
