@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from .helpers import Client
 from .server import Server
 
 
@@ -25,3 +26,18 @@ def start_server(tmp_path):
 def app(tmp_path):
     from cloud_backend.api import create_app
     return create_app({"DATA_DIR": str(tmp_path / "data"), "PART_SIZE": 1000})
+
+
+@pytest.fixture(scope="module")
+def server(request, tmp_path_factory):
+    """One server without a worker for a whole test module, with its SERVER_SETTINGS."""
+    srv = Server(tmp_path_factory.mktemp("server"), getattr(request.module, "SERVER_SETTINGS", {}),
+                 worker=False)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def client(server):
+    """A protocol client with a fresh token."""
+    return Client(server.url, server.token())

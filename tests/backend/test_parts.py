@@ -9,21 +9,11 @@ import pytest
 import requests
 
 from .helpers import Client, make_zip, slices
-from .server import Server
 
 PART = 50_000
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("server"), {"PART_SIZE": PART}, worker=False)
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def client(server):
-    return Client(server.url, server.token())
+SERVER_SETTINGS = {"PART_SIZE": PART}
 
 
 @pytest.fixture(scope="module")

@@ -4,22 +4,12 @@ import math
 import pytest
 import requests
 
-from .server import Server
 from .helpers import AUTH, Client, make_zip, slices
 
 PART = 1000
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("server"), {"PART_SIZE": PART}, worker=False)
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def client(server):
-    return Client(server.url, server.token())
+SERVER_SETTINGS = {"PART_SIZE": PART}
 
 
 def error_of(response, status):
