@@ -4,11 +4,24 @@ import fcntl
 import hashlib
 import os
 import shutil
+import time
 from pathlib import Path
 
 from .base import BlobStore, PartLocked
 
 STAGED = ".staged"
+LOCK_WAIT = 5.0  # seconds a writer waits for the previous one (a client resuming right after a cut)
+
+
+def _lock(f, key):
+    deadline = time.monotonic() + LOCK_WAIT
+    while True:
+        try:
+            return fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise PartLocked(key) from None
+            time.sleep(0.05)
 
 
 class LocalStore(BlobStore):
@@ -59,10 +72,7 @@ class LocalStore(BlobStore):
         path = self._path(key + STAGED)
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "a+b") as f:
-            try:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise PartLocked(key) from None
+            _lock(f, key)
             if offset == 0:
                 f.truncate(0)
             elif offset != f.seek(0, os.SEEK_END):
