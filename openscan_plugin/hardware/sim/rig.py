@@ -25,10 +25,13 @@ def simulated_intrinsics(profile: dict, size=SIM_RESOLUTION):
 
 
 def build_simulated_rig(profile: dict, scene: str | object = "object", *, size=SIM_RESOLUTION,
-                        dist=None, seed: int = 0, real_time: bool = False) -> Rig:
+                        dist=None, seed: int = 0, real_time: bool = False,
+                        start_angles: dict | None = None) -> Rig:
     """A Rig whose pins drive simulated motors and whose camera renders `scene`
     ("object", "chessboard" or a Scene). With real_time=False the motion code runs on a
-    virtual clock, so moves and settle pauses cost no wall time."""
+    virtual clock, so moves and settle pauses cost no wall time. `start_angles`
+    ({"rotor": deg, "turntable": deg}) is where the simulated mechanism stands at power-up
+    (a resumed simulated scan restarts the world where the rig was left)."""
     factory = MockFactory(pin_class=DriverPin)
     rig = build_rig(profile, camera=None, pin_factory=factory,
                     clock=None if real_time else VirtualClock())
@@ -38,10 +41,12 @@ def build_simulated_rig(profile: dict, scene: str | object = "object", *, size=S
     rotor = SimulatedMotor(factory, **pins["rotor"], steps_per_rev=motors["rotor"]["steps_per_rev"],
                            invert_direction=motors["rotor"].get("invert_direction", False),
                            endstop=endstops.get("rotor"),
-                           endstop_angle=motors["rotor"].get("home_angle"))
+                           endstop_angle=motors["rotor"].get("home_angle"),
+                           start_angle=(start_angles or {}).get("rotor", 0.0))
     turntable = SimulatedMotor(factory, **pins["turntable"],
                                steps_per_rev=motors["turntable"]["steps_per_rev"],
-                               invert_direction=motors["turntable"].get("invert_direction", False))
+                               invert_direction=motors["turntable"].get("invert_direction", False),
+                               start_angle=(start_angles or {}).get("turntable", 0.0))
     if isinstance(scene, str):
         builders = {"object": lambda g: object_scene(g, seed=7 + seed), "chessboard": chessboard_scene}
         if scene not in builders:
