@@ -32,7 +32,8 @@ def look_at(centre: np.ndarray, target: np.ndarray, up: np.ndarray) -> np.ndarra
 
 class SimulatedCamera(Camera):
     def __init__(self, scene, K, size, *, rotor, turntable, camera_distance_mm: float,
-                 light_level=lambda: 1.0, dist=None, model: str = "simulated", seed: int = 0):
+                 light_level=lambda: 1.0, dist=None, model: str = "simulated", seed: int = 0,
+                 samples: int = 1):
         self.scene, self.K, self._size = scene, np.asarray(K, float), tuple(size)
         self.dist = None if dist is None else np.asarray(dist, float)
         self.rotor, self.turntable = rotor, turntable          # SimulatedMotor-like: .angle
@@ -42,7 +43,8 @@ class SimulatedCamera(Camera):
         self.settings = CameraSettings()
         self._lens = None
         self._rng = np.random.default_rng(seed)
-        self._renderer = Renderer(scene, self.K, self._size, self.dist, reference_distance_mm=self.distance)
+        self._renderer = Renderer(scene, self.K, self._size, self.dist, reference_distance_mm=self.distance,
+                                  samples=samples)
         self.lab_centre = np.array([self.distance, 0.0, 0.0])   # camera fixed in the lab
         self.lab_to_cam = look_at(self.lab_centre, np.zeros(3), np.array([0.0, 0.0, 1.0]))
 

@@ -15,12 +15,13 @@ ROOM_LIGHT = 0.06                              # light reaching the object with 
 
 class Renderer:
     def __init__(self, scene, K: np.ndarray, size: tuple, dist: np.ndarray | None = None,
-                 reference_distance_mm: float = 150.0, nthreads: int = 0):
+                 reference_distance_mm: float = 150.0, nthreads: int = 0, samples: int = 1):
         import open3d as o3d
         self._o3d = o3d
         self.scene, self.K, self.size = scene, np.asarray(K, float), tuple(size)
         self.dist = None if dist is None else np.asarray(dist, float)
         self.reference_distance = reference_distance_mm
+        self.samples = int(samples)   # s x s rays per pixel (anti-aliasing), averaged
         self._rc = o3d.t.geometry.RaycastingScene(nthreads=nthreads)
         for s in scene.surfaces:
             mesh = o3d.t.geometry.TriangleMesh()
@@ -30,10 +31,13 @@ class Renderer:
         self._rays_cam = self._pixel_rays()
 
     def _pixel_rays(self) -> np.ndarray:
-        """Unit ray directions in camera coordinates for every pixel centre (H*W x 3)."""
-        w, h = self.size
+        """Unit ray directions in camera coordinates (s*s sub-samples x H*W x 3); pixel
+        centres sit at integer coordinates, as in OpenCV and COLMAP's undistorted output."""
+        w, h, s = self.size[0], self.size[1], self.samples
+        offsets = (np.arange(s) + 0.5) / s - 0.5
         u, v = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
-        pix = np.stack([u.ravel(), v.ravel()], axis=1)
+        pix = np.concatenate([np.stack([u.ravel() + dx, v.ravel() + dy], axis=1)
+                              for dy in offsets for dx in offsets])
         if self.dist is not None and np.any(self.dist):
             import cv2  # lens distortion: undistort every pixel once, reuse for every frame
             xy = cv2.undistortPoints(pix.reshape(-1, 1, 2), self.K, self.dist).reshape(-1, 2)
@@ -71,10 +75,10 @@ class Renderer:
         cos = np.abs(np.einsum("ij,ij->i", normal, d))
         falloff = (self.reference_distance / dist) ** 2
         img[mask] = colour * (ROOM_LIGHT + light * 0.9 * cos * falloff)[:, None]
-        img *= exposure
+        w, h = self.size
+        img = img.reshape(self.samples ** 2, h * w, 3).mean(axis=0) * exposure
         # shot noise (~sqrt of signal) plus read noise, then 8-bit quantisation
         img += rng.standard_normal(img.shape) * (0.004 + 0.01 * np.sqrt(np.clip(img, 0, None)))
-        w, h = self.size
         return (np.clip(img, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8).reshape(h, w, 3)
 
     @staticmethod

@@ -26,7 +26,7 @@ def simulated_intrinsics(profile: dict, size=SIM_RESOLUTION):
 
 def build_simulated_rig(profile: dict, scene: str | object = "object", *, size=SIM_RESOLUTION,
                         dist=None, seed: int = 0, real_time: bool = False,
-                        start_angles: dict | None = None) -> Rig:
+                        start_angles: dict | None = None, samples: int | None = None) -> Rig:
     """A Rig whose pins drive simulated motors and whose camera renders `scene`
     ("object", "chessboard" or a Scene). With real_time=False the motion code runs on a
     virtual clock, so moves and settle pauses cost no wall time. `start_angles`
@@ -52,11 +52,13 @@ def build_simulated_rig(profile: dict, scene: str | object = "object", *, size=S
         if scene not in builders:
             raise ValueError(f"unknown simulated scene {scene!r}")
         scene = builders[scene](profile["geometry"])
+    if samples is None:  # anti-alias sharp printed targets; the textured object does not need it
+        samples = 2 if scene.ground_truth is None else 1
     light_pins = [factory.pin(p) for p in pins.get("lights", [])]
     rig.camera = SimulatedCamera(
         scene, simulated_intrinsics(profile, size), size, rotor=rotor, turntable=turntable,
         camera_distance_mm=profile["geometry"]["camera_distance_mm"], dist=dist,
         light_level=lambda: sum(float(p.state) for p in light_pins) / max(len(light_pins), 1),
-        model=f"simulated {profile['camera'].get('model', 'camera')}", seed=seed)
+        model=f"simulated {profile['camera'].get('model', 'camera')}", seed=seed, samples=samples)
     rig.sim = {"factory": factory, "rotor": rotor, "turntable": turntable}
     return rig

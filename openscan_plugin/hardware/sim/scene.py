@@ -98,30 +98,13 @@ def object_scene(geometry: dict, seed: int = 7, subdivisions: int = 7) -> Scene:
                  ground_truth="object")
 
 
-@dataclass
-class Chessboard:
-    """A printed chessboard: `cols` x `rows` squares of `square_mm`, lying flat."""
-    cols: int = 10
-    rows: int = 7
-    square_mm: float = 8.0
-    margin_mm: float = 6.0
-
-    @property
-    def inner_corners(self) -> tuple:
-        return (self.cols - 1, self.rows - 1)
-
-    def object_points(self) -> np.ndarray:
-        """Inner corners in board coordinates (mm, z = 0), OpenCV's row-major order."""
-        nx, ny = self.inner_corners
-        gx, gy = np.meshgrid(np.arange(1, nx + 1), np.arange(1, ny + 1))
-        return np.stack([gx.ravel(), gy.ravel(), np.zeros(gx.size)], 1) * self.square_mm
-
-
-def chessboard_scene(geometry: dict, board: Chessboard | None = None) -> Scene:
-    board = board or Chessboard()
+def chessboard_scene(geometry: dict, board=None, margin_mm: float = 6.0) -> Scene:
+    """A printed chessboard (scan.calibrate.Board) lying centred on the turntable."""
+    from ...scan.calibrate import Board
+    board = board or Board()
     z = geometry["turntable_surface_z_mm"] + 0.2
     w, h = board.cols * board.square_mm, board.rows * board.square_mm
-    m = board.margin_mm
+    m = margin_mm
     x0, y0 = -w / 2, -h / 2
     verts = np.array([[x0 - m, y0 - m, z], [x0 + w + m, y0 - m, z],
                       [x0 + w + m, y0 + h + m, z], [x0 - m, y0 + h + m, z]])
