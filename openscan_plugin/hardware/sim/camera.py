@@ -34,7 +34,9 @@ class SimulatedCamera(Camera):
     def __init__(self, scene, K, size, *, rotor, turntable, camera_distance_mm: float,
                  light_level=lambda: 1.0, dist=None, model: str = "simulated", seed: int = 0,
                  samples: int = 1):
-        self.scene, self.K, self._size = scene, np.asarray(K, float), tuple(size)
+        # scene may be a zero-argument builder: building and indexing a textured mesh takes
+        # seconds, which `openscan move --simulate` should not pay for
+        self._scene, self.K, self._size = scene, np.asarray(K, float), tuple(size)
         self.dist = None if dist is None else np.asarray(dist, float)
         self.rotor, self.turntable = rotor, turntable          # SimulatedMotor-like: .angle
         self.distance = float(camera_distance_mm)
@@ -43,10 +45,22 @@ class SimulatedCamera(Camera):
         self.settings = CameraSettings()
         self._lens = None
         self._rng = np.random.default_rng(seed)
-        self._renderer = Renderer(scene, self.K, self._size, self.dist, reference_distance_mm=self.distance,
-                                  samples=samples)
+        self._samples, self._renderer_obj = samples, None
         self.lab_centre = np.array([self.distance, 0.0, 0.0])   # camera fixed in the lab
         self.lab_to_cam = look_at(self.lab_centre, np.zeros(3), np.array([0.0, 0.0, 1.0]))
+
+    @property
+    def scene(self):
+        if callable(self._scene):
+            self._scene = self._scene()
+        return self._scene
+
+    @property
+    def _renderer(self) -> Renderer:
+        if self._renderer_obj is None:
+            self._renderer_obj = Renderer(self.scene, self.K, self._size, self.dist,
+                                          reference_distance_mm=self.distance, samples=self._samples)
+        return self._renderer_obj
 
     @property
     def resolution(self):

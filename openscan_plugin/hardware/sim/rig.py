@@ -51,8 +51,11 @@ def build_simulated_rig(profile: dict, scene: str | object = "object", *, size=S
         builders = {"object": lambda g: object_scene(g, seed=7 + seed), "chessboard": chessboard_scene}
         if scene not in builders:
             raise ValueError(f"unknown simulated scene {scene!r}")
-        scene = builders[scene](profile["geometry"])
-    if samples is None:  # anti-alias sharp printed targets; the textured object does not need it
+        if samples is None:  # anti-alias sharp printed targets; the textured object does not need it
+            samples = 2 if scene == "chessboard" else 1
+        build, geometry = builders[scene], profile["geometry"]
+        scene = lambda: build(geometry)  # noqa: E731  (built on first photo)
+    elif samples is None:
         samples = 2 if scene.ground_truth is None else 1
     light_pins = [factory.pin(p) for p in pins.get("lights", [])]
     rig.camera = SimulatedCamera(
