@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from ..hardware.camera import CameraSettings
+from .geometry import intrinsics_from_sensor
 from .manifest import Manifest, photo_name
 from .path import ScanPlan
 
@@ -122,9 +123,15 @@ class ScanRoutine:
             return Manifest.load(self.folder)
         if self.plan is None:
             raise ValueError("a new scan needs a plan")
-        cam = self.rig.camera
-        camera = {"model": cam.model, "resolution": list(cam.resolution),
-                  "settings": self.settings.to_dict()}
+        cam, spec = self.rig.camera, self.rig.profile.get("camera", {})
+        w, h = cam.resolution
+        settings = dict(self.settings.to_dict(), resolution=[w, h])
+        camera = {"model": cam.model, "resolution": [w, h], "settings": settings}
+        if spec.get("focal_length_mm") and spec.get("pixel_size_um") and spec.get("resolution"):
+            # a prior for uncalibrated rigs: the module's nominal lens, scaled to these photos
+            K = intrinsics_from_sensor(w, h, spec["focal_length_mm"], spec["pixel_size_um"], spec["resolution"][0])
+            camera.update(focal_length_mm=spec["focal_length_mm"], pixel_size_um=spec["pixel_size_um"],
+                          sensor_resolution=list(spec["resolution"]), nominal_K=K.tolist())
         return Manifest.create(self.folder, profile=self.rig.profile, camera=camera,
                                plan=self.plan.to_dict(), intrinsics=self.rig.profile.get("calibration"),
                                name=self.name)

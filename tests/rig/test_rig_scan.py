@@ -39,6 +39,8 @@ def test_scan_folder_holds_photos_and_a_manifest_that_matches_ground_truth(mini_
     assert [p["index"] for p in m.photos] == list(range(10))
     assert sorted(f.name for f in tmp_path.glob("*.jpg")) == sorted(p["file"] for p in m.photos)
     assert m.data["intrinsics"]["K"][0][0] == 1  # the calibration travels with the scan
+    assert np.allclose(m.data["camera"]["nominal_K"], rig.camera.K)  # uncalibrated prior = the lens
+    assert m.data["camera"]["resolution"] == list(SMALL) == m.data["camera"]["settings"]["resolution"]
     assert (tmp_path / "ground_truth" / "mesh.ply").stat().st_size > 10000
     # planned and recorded angles agree to a step
     for p, (r, t) in zip(m.photos, plan.points):
