@@ -1,0 +1,186 @@
+"""Stage 4 — depth maps for every registered view, fused into `dense/fused.ply`.
+
+Undistorts into a COLMAP MVS workspace (`dense/`), then computes depth and
+normal maps either with pycolmap's CUDA `patch_match_stereo` or, on CPU,
+with OpenCV SGBM on rectified neighbouring pairs (stereo_cpu.py). Both write
+pycolmap DepthMap/NormalMap files, so pycolmap's `stereo_fusion` does the
+multi-view consistency check either way.
+"""
+import pathlib
+
+import cv2
+import numpy as np
+import pycolmap
+
+from . import ingest, stereo_cpu
+from .errors import ReconstructionError
+from .options import gpu_enabled, num_threads
+from .stage import fresh_dir, no_progress
+
+MIN_FUSED_POINTS = 1000
+
+
+def fused_path(work_dir):
+    return pathlib.Path(work_dir) / "dense" / "fused.ply"
+
+
+def main(work_dir, options, progress=no_progress):
+    work_dir = pathlib.Path(work_dir)
+    dense_dir = fresh_dir(work_dir / "dense")
+    undistort = pycolmap.UndistortCameraOptions()
+    undistort.max_image_size = int(options["dense_max_image_size"])
+    pycolmap.undistort_images(
+        dense_dir, work_dir / "sparse", work_dir / "images",
+        undistort_options=undistort, num_threads=num_threads(options),
+    )
+    progress(0.08)
+    rec = pycolmap.Reconstruction(dense_dir / "sparse")
+    masks = _load_masks(work_dir, rec) if ingest.load(work_dir)["masks"] else {}
+    if gpu_enabled(options):
+        method = "patch_match_stereo (CUDA)"
+        _patch_match(dense_dir, options)
+        _apply_masks(dense_dir, rec, masks)
+    else:
+        method = "OpenCV SGBM on rectified pairs (CPU)"
+        _cpu_depth_maps(dense_dir, rec, masks, options, lambda f: progress(0.08 + 0.72 * f))
+    progress(0.8)
+    fusion = pycolmap.StereoFusionOptions()
+    fusion.num_threads = num_threads(options)
+    fusion.min_num_pixels = int(options["fusion_min_num_pixels"])
+    fusion.max_normal_error = 25.0   # depth-gradient normals are rougher than patch-match ones
+    fused = pycolmap.stereo_fusion(
+        fused_path(work_dir), dense_dir, input_type="geometric", options=fusion, output_type="PLY"
+    )
+    n_points = fused.num_points3D() if fused is not None else 0
+    if not fused_path(work_dir).exists() or n_points < MIN_FUSED_POINTS:
+        raise ReconstructionError(
+            f"the dense reconstruction found only {n_points} surface points; "
+            "the object may lack texture or the photos may be blurred"
+        )
+    progress(1.0)
+    return {"method": method, "fused_points": int(n_points), "views": rec.num_reg_images()}
+
+
+def _patch_match(dense_dir, options):
+    pm = pycolmap.PatchMatchOptions()
+    pm.max_image_size = int(options["dense_max_image_size"])
+    pm.geom_consistency = True
+    pycolmap.patch_match_stereo(dense_dir, options=pm)
+
+
+def _cpu_depth_maps(dense_dir, rec, masks, options, progress):
+    ids = sorted(rec.reg_image_ids())
+    partners = choose_partners(rec, int(options["dense_num_neighbors"]))
+    stereo = dense_dir / "stereo"
+    gray = {}
+
+    def image(i):
+        if i not in gray:
+            gray[i] = cv2.imread(str(dense_dir / "images" / rec.image(i).name), cv2.IMREAD_GRAYSCALE)
+        return gray[i]
+
+    for n, i in enumerate(ids):
+        ref = rec.image(i)
+        k_ref = ref.camera.calibration_matrix()
+        near, far = _depth_range(rec, ref)
+        depths = []
+        for j in partners.get(i, []):
+            src = rec.image(j)
+            rel = src.cam_from_world() * ref.cam_from_world().inverse()
+            depths.append(stereo_cpu.pair_depth(
+                image(i), image(j), k_ref, src.camera.calibration_matrix(),
+                rel.rotation.matrix(), rel.translation, (near, far),
+            ))
+        h, w = image(i).shape
+        depth = stereo_cpu.combine(depths) if depths else np.zeros((h, w), np.float32)
+        depth[(depth < near * 0.5) | (depth > far * 2)] = 0
+        if i in masks:
+            depth[masks[i] == 0] = 0
+        normals, depth = stereo_cpu.normals_from_depth(depth, k_ref)
+        name = ref.name
+        pycolmap.DepthMap.from_array(depth, near * 0.5, far * 2).write(
+            stereo / "depth_maps" / f"{name}.geometric.bin")
+        pycolmap.NormalMap.from_array(normals).write(stereo / "normal_maps" / f"{name}.geometric.bin")
+        gray.pop(ids[max(0, n - 3)], None)   # keep memory flat on large sets
+        progress((n + 1) / len(ids))
+
+
+def choose_partners(rec, count):
+    """Stereo partners per view: most shared sparse points at a usable angle.
+
+    Scores favour 5-25 degree triangulation angles (enough parallax, still similar
+    appearance) and, for the second partner, the other side of the reference.
+    """
+    ids = sorted(rec.reg_image_ids())
+    shared = {i: {} for i in ids}
+    for point in rec.points3D.values():
+        seen = sorted({el.image_id for el in point.track.elements})
+        for a in seen:
+            for b in seen:
+                if a != b:
+                    shared[a][b] = shared[a].get(b, 0) + 1
+    centres = {i: rec.image(i).projection_center() for i in ids}
+    result = {}
+    for i in ids:
+        ref = rec.image(i)
+        look_at = _median_point(rec, ref)
+        scored = []
+        for j, count_ij in shared[i].items():
+            a, b = centres[i] - look_at, centres[j] - look_at
+            angle = np.degrees(np.arccos(np.clip(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12), -1, 1)))
+            if 3 <= angle <= 40:
+                weight = 1.0 if 5 <= angle <= 25 else 0.5
+                scored.append((count_ij * weight, j))
+        scored.sort(reverse=True)
+        chosen = [j for _, j in scored[:1]]
+        for _, j in scored[1:]:
+            if len(chosen) >= count:
+                break
+            side = (centres[j] - centres[i]) @ (centres[chosen[0]] - centres[i])
+            if side < 0 or len(scored) <= count:
+                chosen.append(j)
+        for _, j in scored:   # not enough on the other side: fill by score
+            if len(chosen) >= count:
+                break
+            if j not in chosen:
+                chosen.append(j)
+        result[i] = chosen
+    return result
+
+
+def _median_point(rec, image):
+    pts = [rec.point3D(p.point3D_id).xyz for p in image.points2D if p.has_point3D()]
+    return np.median(pts, axis=0) if pts else np.zeros(3)
+
+
+def _depth_range(rec, image):
+    pts = np.array([rec.point3D(p.point3D_id).xyz for p in image.points2D if p.has_point3D()])
+    if not len(pts):
+        return 1e-3, 1e3
+    pose = image.cam_from_world()
+    z = (pts @ pose.rotation.matrix().T + pose.translation)[:, 2]
+    z = z[z > 0]
+    return float(np.percentile(z, 1)) * 0.8, float(np.percentile(z, 99)) * 1.25
+
+
+def _load_masks(work_dir, rec):
+    masks = {}
+    for i in rec.reg_image_ids():
+        image = rec.image(i)
+        path = work_dir / "masks" / f"{image.name}.png"
+        if path.exists():
+            mask = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+            masks[i] = cv2.resize(mask, (image.camera.width, image.camera.height), interpolation=cv2.INTER_NEAREST)
+    return masks
+
+
+def _apply_masks(dense_dir, rec, masks):
+    """Blank the background in patch-match depth maps, as the CPU path does."""
+    for image_id, mask in masks.items():
+        path = dense_dir / "stereo" / "depth_maps" / f"{rec.image(image_id).name}.geometric.bin"
+        if path.exists():
+            depth_map = pycolmap.DepthMap()
+            depth_map.read(path)
+            depth = depth_map.to_array()
+            depth[mask == 0] = 0
+            pycolmap.DepthMap.from_array(depth, depth_map.depth_min, depth_map.depth_max).write(path)

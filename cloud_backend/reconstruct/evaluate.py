@@ -1,0 +1,70 @@
+"""Accuracy against ground truth, shared by the tests and bench/reconstruct.py."""
+import pathlib
+
+import numpy as np
+
+
+def read_krt(path):
+    """Middlebury/DTU `name k11..k33 r11..r33 t1 t2 t3` lines -> {name: (K, R, t)}."""
+    cams = {}
+    for line in pathlib.Path(path).read_text().splitlines():
+        parts = line.split()
+        if len(parts) != 22:
+            continue   # the count header of templeR_par.txt
+        vals = np.array(parts[1:], dtype=float)
+        cams[parts[0]] = (vals[:9].reshape(3, 3), vals[9:18].reshape(3, 3), vals[18:21])
+    return cams
+
+
+def pose_errors(rec, gt):
+    """Per-image rotation (deg) and centre errors (gt units) after a similarity alignment.
+
+    rec: pycolmap.Reconstruction; gt: {name: (K, R, t)} with x_cam = R x_world + t.
+    Registered images are matched to gt by file name (stem, so extensions may differ).
+    """
+    import pycolmap
+
+    by_stem = {pathlib.Path(n).stem: v for n, v in gt.items()}
+    est_c, gt_c, est_r, gt_r = [], [], [], []
+    for image_id in rec.reg_image_ids():
+        image = rec.image(image_id)
+        if pathlib.Path(image.name).stem not in by_stem:
+            continue
+        _, r, t = by_stem[pathlib.Path(image.name).stem]
+        est_c.append(image.projection_center())
+        est_r.append(image.cam_from_world().rotation.matrix())
+        gt_c.append(-r.T @ t)
+        gt_r.append(r)
+    if len(est_c) < 3:
+        raise ValueError("fewer than 3 registered images have ground truth")
+    sim = pycolmap.estimate_sim3d(np.array(est_c), np.array(gt_c))
+    rot_w = sim.rotation.matrix()   # gt_world_from_est_world
+    rot_err, centre_err = [], []
+    for c, r, gc, gr in zip(est_c, est_r, gt_c, gt_r):
+        r_aligned = r @ rot_w.T     # cam_from_gt_world
+        cos = (np.trace(r_aligned @ gr.T) - 1) / 2
+        rot_err.append(np.degrees(np.arccos(np.clip(cos, -1, 1))))
+        centre_err.append(np.linalg.norm(sim.scale * rot_w @ c + sim.translation - gc))
+    return np.array(rot_err), np.array(centre_err)
+
+
+def chamfer(points_a, points_b):
+    """Symmetric mean nearest-neighbour distance between two point sets."""
+    from scipy.spatial import cKDTree
+
+    d_ab = cKDTree(points_b).query(points_a)[0]
+    d_ba = cKDTree(points_a).query(points_b)[0]
+    return 0.5 * (d_ab.mean() + d_ba.mean())
+
+
+def surface_samples(verts, faces, count, seed=0):
+    """Area-uniform random points on a triangle mesh (reproducible)."""
+    rng = np.random.default_rng(seed)
+    tri = np.asarray(verts, float)[np.asarray(faces)]
+    area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+    pick = rng.choice(len(tri), count, p=area / area.sum())
+    u, v = rng.random((2, count))
+    flip = u + v > 1
+    u[flip], v[flip] = 1 - u[flip], 1 - v[flip]
+    t = tri[pick]
+    return t[:, 0] + u[:, None] * (t[:, 1] - t[:, 0]) + v[:, None] * (t[:, 2] - t[:, 0])

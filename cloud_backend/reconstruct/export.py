@@ -1,0 +1,112 @@
+"""Stage 7 — `result.zip`: textured model, COLMAP text model, report and preview.
+
+The zip is written under a temporary name and renamed, so the job system
+never ships half an archive.
+"""
+import json
+import os
+import pathlib
+import zipfile
+
+import cv2
+import numpy as np
+
+from . import raster, sfm, texture
+from .stage import fresh_dir, is_done, no_progress, read_marker, write_json
+
+MODEL_FILES = ["model.obj", "model.mtl", texture.TEXTURE_NAME, "model.glb"]
+STAGE_NAMES = ["ingest", "features", "sfm", "dense", "mesh", "texture"]
+
+
+def main(work_dir, options, progress=no_progress):
+    work_dir = pathlib.Path(work_dir)
+    out = fresh_dir(work_dir / "export")
+    rec = sfm.load(work_dir)
+    rec.write_text(fresh_dir(out / "sparse"))
+    progress(0.2)
+    render_preview(work_dir, rec, out / "preview.png", int(options["preview_size"]))
+    progress(0.6)
+    write_json(out / "report.json", build_report(work_dir, options))
+    tmp = work_dir / "result.zip.tmp"
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in MODEL_FILES:
+            # the texture PNG and GLB are already compressed
+            archive.write(work_dir / "texture" / name, name,
+                          zipfile.ZIP_STORED if name.endswith((".png", ".glb")) else zipfile.ZIP_DEFLATED)
+        for name in ("cameras.txt", "images.txt", "points3D.txt"):
+            archive.write(out / "sparse" / name, f"sparse/{name}")
+        archive.write(out / "report.json", "report.json")
+        archive.write(out / "preview.png", "preview.png", zipfile.ZIP_STORED)
+    os.replace(tmp, work_dir / "result.zip")
+    progress(1.0)
+    return {"result_bytes": (work_dir / "result.zip").stat().st_size}
+
+
+def build_report(work_dir, options):
+    info = json.loads((work_dir / "ingest.json").read_text())
+    stats = {name: read_marker(work_dir, name) for name in STAGE_NAMES if is_done(work_dir, name)}
+    sfm_stats = stats.get("sfm", {})
+    return {
+        "images_given": info["images_given"],
+        "images_used": len(info["images"]),
+        "images_skipped": info["skipped"],
+        "images_registered": sfm_stats.get("images_registered"),
+        "images_unregistered": sfm_stats.get("images_unregistered"),
+        "reprojection_error_px": sfm_stats.get("mean_reprojection_error_px"),
+        "sparse_points": sfm_stats.get("points"),
+        "dense_points": stats.get("dense", {}).get("fused_points"),
+        "dense_method": stats.get("dense", {}).get("method"),
+        "mesh_faces": stats.get("mesh", {}).get("faces"),
+        "scale_source": sfm_stats.get("scale_source"),
+        "units": sfm_stats.get("units"),
+        "manifest": info["manifest_note"],
+        "fixed_intrinsics": sfm_stats.get("fixed_intrinsics"),
+        "pair_strategy": stats.get("features", {}).get("pair_strategy"),
+        "timing_s": {name: s.get("seconds") for name, s in stats.items()},
+        "options": options,
+    }
+
+
+def render_preview(work_dir, rec, path, size):
+    """The textured model seen from the photo with the most observations, lit from the camera."""
+    verts, faces = _read_obj(work_dir / "texture" / "model.obj")
+    tex = cv2.cvtColor(cv2.imread(str(work_dir / "texture" / texture.TEXTURE_NAME)), cv2.COLOR_BGR2RGB)
+    best = max(rec.reg_image_ids(), key=lambda i: rec.image(i).num_points3D)
+    image = rec.image(best)
+    camera, pose = image.camera, image.cam_from_world()
+    scale = size / max(camera.width, camera.height)
+    scene = raster.scene_of(verts["v"], faces["v"])
+    origins, dirs, (h, w) = raster.camera_rays(camera, pose, scale)
+    _, ids, bary = raster.cast(scene, origins, dirs)
+    hit = ids >= 0
+    picture = np.full((h * w, 3), 255, np.uint8)
+    if hit.any():
+        uv = raster.interpolate(verts["vt"], faces["vt"], ids[hit], bary[hit])
+        th, tw = tex.shape[:2]
+        pix = np.column_stack([uv[:, 0] * tw, (1.0 - uv[:, 1]) * th])
+        colour = texture.sample(tex, pix)
+        tri = verts["v"][faces["v"][ids[hit]]]
+        normal = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+        normal /= np.linalg.norm(normal, axis=1, keepdims=True) + 1e-12
+        d = dirs[hit] / np.linalg.norm(dirs[hit], axis=1, keepdims=True)
+        shade = 0.55 + 0.45 * np.abs((normal * d).sum(1))
+        picture[hit] = np.clip(colour * shade[:, None], 0, 255).astype(np.uint8)
+    cv2.imwrite(str(path), cv2.cvtColor(picture.reshape(h, w, 3), cv2.COLOR_RGB2BGR))
+
+
+def _read_obj(path):
+    """Positions/uvs and their face indices from the OBJ texture.py wrote."""
+    v, vt, fv, ft = [], [], [], []
+    with open(path) as f:
+        for line in f:
+            tag, _, rest = line.partition(" ")
+            if tag == "v":
+                v.append(rest.split())
+            elif tag == "vt":
+                vt.append(rest.split())
+            elif tag == "f":
+                corners = [c.split("/") for c in rest.split()]
+                fv.append([int(c[0]) - 1 for c in corners])
+                ft.append([int(c[1]) - 1 for c in corners])
+    return ({"v": np.array(v, float), "vt": np.array(vt, float)},
+            {"v": np.array(fv, np.int64), "vt": np.array(ft, np.int64)})

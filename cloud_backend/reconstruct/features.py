@@ -1,0 +1,118 @@
+"""Stage 2 — SIFT features and verified matches in `features/database.db`.
+
+Features come from pycolmap at `max_image_size`; pairs come from `pairs.py`.
+Both run in chunks so the job's progress moves while pycolmap works.
+"""
+import pathlib
+
+import cv2  # noqa: F401  (before pycolmap)
+import pycolmap
+
+from . import ingest, pairs as pairs_mod
+from .options import gpu_enabled, num_threads
+from .stage import fresh_dir, no_progress
+
+CHUNKS = 8
+
+
+def database_path(work_dir):
+    return pathlib.Path(work_dir) / "features" / "database.db"
+
+
+def main(work_dir, options, progress=no_progress):
+    work_dir = pathlib.Path(work_dir)
+    out = fresh_dir(work_dir / "features")
+    info = ingest.load(work_dir)
+    names = info["images"]
+    manifest = info["manifest"]
+    db_path = out / "database.db"
+    device = pycolmap.Device.cuda if gpu_enabled(options) else pycolmap.Device.cpu
+
+    reader = _reader_options(work_dir, info, manifest)
+    extraction = pycolmap.FeatureExtractionOptions()
+    extraction.max_image_size = int(options["max_image_size"])
+    extraction.num_threads = num_threads(options)
+    extraction.sift.max_num_features = int(options["max_num_features"])
+    extraction.use_gpu = device == pycolmap.Device.cuda
+    mode = pycolmap.CameraMode.SINGLE if _single_camera(work_dir, names) else pycolmap.CameraMode.PER_IMAGE
+    for i, chunk in enumerate(_chunks(names, CHUNKS)):
+        # One call per chunk: same database, so the single camera is shared.
+        pycolmap.extract_features(
+            db_path, work_dir / "images", image_names=chunk, camera_mode=mode,
+            reader_options=reader, extraction_options=extraction, device=device,
+        )
+        if mode == pycolmap.CameraMode.SINGLE:
+            reader.existing_camera_id = 1   # later chunks share the first chunk's camera
+        progress(0.4 * (i + 1) / CHUNKS)
+
+    pairs, strategy = _choose_pairs(db_path, names, manifest, options)
+    matching = pycolmap.FeatureMatchingOptions()
+    matching.num_threads = num_threads(options)
+    matching.use_gpu = device == pycolmap.Device.cuda
+    for i, chunk in enumerate(_chunks(pairs, CHUNKS)):
+        pairs_file = out / f"pairs_{i}.txt"
+        pairs_file.write_text("".join(f"{a} {b}\n" for a, b in chunk))
+        pycolmap.match_image_pairs(
+            db_path, matching_options=matching,
+            pairing_options=pycolmap.ImportedPairingOptions(match_list_path=str(pairs_file)),
+            device=device,
+        )
+        progress(0.45 + 0.55 * (i + 1) / CHUNKS)
+    (out / "pairs.txt").write_text("".join(f"{a} {b}\n" for a, b in pairs))
+    for f in out.glob("pairs_*.txt"):
+        f.unlink()
+    db = pycolmap.Database.open(db_path)
+    try:
+        verified = db.num_verified_image_pairs()
+    finally:
+        db.close()
+    return {
+        "pairs": len(pairs), "pair_strategy": strategy, "verified_pairs": verified,
+        "fixed_intrinsics": bool(reader.camera_params),
+    }
+
+
+def _reader_options(work_dir, info, manifest):
+    reader = pycolmap.ImageReaderOptions()
+    reader.camera_model = "SIMPLE_RADIAL"
+    if info["masks"]:
+        reader.mask_path = str(work_dir / "masks")
+    intr = manifest.intrinsics if manifest else None
+    if intr is not None and _image_size(work_dir / "images" / info["images"][0]) == (intr.width, intr.height):
+        # Calibrated on the rig: SfM keeps these fixed (see sfm.py).
+        reader.camera_model = intr.model
+        reader.camera_params = intr.params_string()
+    return reader
+
+
+def _image_size(path):
+    from PIL import Image
+
+    with Image.open(path) as img:
+        return img.size
+
+
+def _single_camera(work_dir, names):
+    """One rig camera => one shared intrinsics block, if all photos agree in size."""
+    return len({_image_size(work_dir / "images" / n) for n in names}) == 1
+
+
+def _choose_pairs(db_path, names, manifest, options):
+    if manifest is not None and all(n in manifest.angles for n in names):
+        return pairs_mod.angle_pairs(names, manifest, int(options["angle_neighbors"])), "angles"
+    if len(names) <= int(options["exhaustive_max_images"]):
+        return pairs_mod.exhaustive_pairs(names), "exhaustive"
+    db = pycolmap.Database.open(db_path)
+    try:
+        by_name = {im.name: im.image_id for im in db.read_all_images()}
+        descriptors = [db.read_descriptors(by_name[n]).data for n in names]
+    finally:
+        db.close()
+    pairs = set(pairs_mod.sequential_pairs(names, int(options["sequential_overlap"])))
+    pairs |= set(pairs_mod.retrieval_pairs(names, descriptors, int(options["retrieval_neighbors"])))
+    return sorted(pairs), "sequential+retrieval"
+
+
+def _chunks(items, n):
+    size = max(1, -(-len(items) // n))
+    return [items[i:i + size] for i in range(0, len(items), size)]

@@ -1,0 +1,134 @@
+"""Stage 1 — unpack the upload into `images/` (+ `masks/`) and describe it in `ingest.json`.
+
+Applies EXIF orientation (SfM must see the pixels the way the camera
+metadata says), drops unreadable and duplicate photos with a reason each,
+keeps object masks (`masks/<image name>.png` in the zip, COLMAP's convention)
+and normalises the rig manifest when there is one.
+"""
+import hashlib
+import io
+import json
+import pathlib
+import shutil
+import zipfile
+
+from PIL import Image, ImageOps
+
+from . import manifest as manifest_mod
+from .errors import ReconstructionError
+from .stage import fresh_dir, no_progress, write_json
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp"}
+MAX_UNCOMPRESSED = 20 * 1024**3   # refuse zip bombs before unpacking
+EXIF_ORIENTATION = 0x0112
+
+
+def main(work_dir, options, progress=no_progress, zip_file=None):
+    work_dir = pathlib.Path(work_dir)
+    images_dir = fresh_dir(work_dir / "images")
+    masks_dir = fresh_dir(work_dir / "masks")
+    try:
+        archive = zipfile.ZipFile(zip_file)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ReconstructionError(f"the upload is not a readable zip archive ({exc})") from exc
+    with archive:
+        entries = [e for e in archive.infolist() if not e.is_dir() and not _hidden(e.filename)]
+        if sum(e.file_size for e in entries) > MAX_UNCOMPRESSED:
+            raise ReconstructionError("the upload unpacks to more than 20 GB")
+        manifest, manifest_note = _read_manifest(archive, entries)
+        used, skipped, seen = [], [], {}
+        photos = [e for e in entries if _is_image(e.filename) and not _is_mask(e.filename)]
+        for i, entry in enumerate(sorted(photos, key=lambda e: e.filename)):
+            name = pathlib.PurePosixPath(entry.filename).name
+            reason = _store_image(archive.read(entry), name, images_dir, seen, used)
+            if reason:
+                skipped.append({"name": name, "reason": reason})
+            progress(0.9 * (i + 1) / len(photos))
+        masks = _store_masks(archive, entries, masks_dir, used)
+    if len(used) < 3:
+        raise ReconstructionError(
+            f"only {len(used)} usable images in the upload (at least 3 are needed); "
+            + (f"skipped: {', '.join(s['name'] + ' (' + s['reason'] + ')' for s in skipped)}" if skipped else "no photos found")
+        )
+    if not masks:
+        shutil.rmtree(masks_dir)
+    info = {
+        "images": used,
+        "skipped": skipped,
+        "images_given": len(photos),
+        "masks": masks,
+        "manifest": manifest.to_dict() if manifest else None,
+        "manifest_note": manifest_note,
+    }
+    write_json(work_dir / "ingest.json", info)
+    progress(1.0)
+    return {"images_given": len(photos), "images_used": len(used), "skipped": len(skipped)}
+
+
+def load(work_dir):
+    """What ingest wrote: the dict of ingest.json, with `manifest` as a Manifest (or None)."""
+    info = json.loads((pathlib.Path(work_dir) / "ingest.json").read_text())
+    info["manifest"] = manifest_mod.Manifest.from_dict(info["manifest"]) if info["manifest"] else None
+    return info
+
+
+def _hidden(filename):
+    parts = pathlib.PurePosixPath(filename).parts
+    return any(p.startswith(".") or p == "__MACOSX" for p in parts)
+
+
+def _is_image(filename):
+    return pathlib.PurePosixPath(filename).suffix.lower() in IMAGE_SUFFIXES
+
+
+def _is_mask(filename):
+    return pathlib.PurePosixPath(filename).parts[0] == "masks" and "/" in filename
+
+
+def _read_manifest(archive, entries):
+    found = [e for e in entries if pathlib.PurePosixPath(e.filename).name == "manifest.json"]
+    if not found:
+        return None, "no manifest"
+    try:
+        manifest = manifest_mod.parse(archive.read(found[0]))
+    except (ValueError, TypeError) as exc:
+        return None, f"manifest.json ignored: not valid JSON ({exc})"
+    return manifest, "used" if manifest else "manifest.json ignored: no angles or intrinsics in it"
+
+
+def _store_image(data, name, images_dir, seen, used):
+    """Write one photo; return a reason string when it is skipped."""
+    digest = hashlib.sha256(data).hexdigest()
+    if digest in seen:
+        return f"duplicate of {seen[digest]}"
+    if name in used:
+        return "same file name as another photo"
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            orientation = img.getexif().get(EXIF_ORIENTATION, 1)
+            img.load()   # decode fully: truncated files fail here, not in SIFT
+            if orientation != 1:
+                img = ImageOps.exif_transpose(img)
+                img.convert("RGB").save(images_dir / name, quality=95)
+            else:
+                (images_dir / name).write_bytes(data)
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        return f"unreadable image ({exc.__class__.__name__})"
+    seen[digest] = name
+    used.append(name)
+    return None
+
+
+def _store_masks(archive, entries, masks_dir, used):
+    """Masks named after their photo (`masks/IMG_1.jpg.png` or `masks/IMG_1.png`)."""
+    by_stem = {pathlib.PurePosixPath(n).stem: n for n in used}
+    stored = 0
+    for entry in entries:
+        if not _is_mask(entry.filename):
+            continue
+        mask_name = pathlib.PurePosixPath(entry.filename).name
+        target = mask_name[:-4] if mask_name[:-4] in used else by_stem.get(pathlib.PurePosixPath(mask_name).stem)
+        if target:
+            (masks_dir / f"{target}.png").write_bytes(archive.read(entry))
+            stored += 1
+    return stored

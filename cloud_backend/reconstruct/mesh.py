@@ -1,0 +1,111 @@
+"""Stage 5 — a clean, closed-ish surface in `mesh/mesh.ply`.
+
+Screened Poisson (open3d) over the fused points after removing the turntable
+plate and the background; then keep the main component, drop weakly
+supported and non-manifold parts, and decimate to `mesh_faces`.
+"""
+import pathlib
+
+import numpy as np
+import open3d as o3d
+
+from . import dense, sfm
+from .errors import ReconstructionError
+from .stage import fresh_dir, no_progress
+
+
+def mesh_path(work_dir):
+    return pathlib.Path(work_dir) / "mesh" / "mesh.ply"
+
+
+def main(work_dir, options, progress=no_progress):
+    work_dir = pathlib.Path(work_dir)
+    fresh_dir(work_dir / "mesh")
+    pcd = o3d.io.read_point_cloud(str(dense.fused_path(work_dir)))
+    rec = sfm.load(work_dir)
+    centres = np.array([rec.image(i).projection_center() for i in rec.reg_image_ids()])
+    pcd, removed_plate = isolate_object(pcd, centres)
+    progress(0.15)
+    if len(pcd.points) < 500:
+        raise ReconstructionError("too few surface points remain on the object to build a mesh")
+    if not pcd.has_normals():
+        pcd.estimate_normals()
+    with o3d.utility.VerbosityContextManager(o3d.utility.VerbosityLevel.Error):
+        mesh, density = o3d.geometry.TriangleMesh.create_from_point_cloud_poisson(
+            pcd, depth=int(options["poisson_depth"]), n_threads=1 if options["num_threads"] == 1 else -1
+        )
+    progress(0.6)
+    density = np.asarray(density)
+    mesh.remove_vertices_by_mask(density < np.quantile(density, float(options["density_quantile"])))
+    # Poisson closes the surface far beyond the data; clip to the points' extent.
+    box = pcd.get_axis_aligned_bounding_box()
+    box = box.scale(1.05, box.get_center())
+    mesh = mesh.crop(box)
+    mesh = keep_largest_component(mesh)
+    progress(0.7)
+    target = int(options["mesh_faces"])
+    if len(mesh.triangles) > target:
+        mesh = mesh.simplify_quadric_decimation(target)
+    mesh = clean(mesh)
+    progress(0.95)
+    if len(mesh.triangles) < 100:
+        raise ReconstructionError("the surface mesh came out empty; the object could not be separated from its background")
+    mesh.compute_vertex_normals()
+    o3d.io.write_triangle_mesh(str(mesh_path(work_dir)), mesh)
+    return {
+        "faces": len(mesh.triangles), "vertices": len(mesh.vertices),
+        "object_points": len(pcd.points), "plate_removed": removed_plate,
+        "watertight": bool(mesh.is_watertight()),
+    }
+
+
+def isolate_object(pcd, centres):
+    """Drop background, turntable plate and stray points from the fused cloud.
+
+    The model is upright with the turntable axis on +Z through the origin (sfm.py),
+    so the object sits near the axis, inside the ring of cameras; the plate is
+    the dominant horizontal plane under it.
+    """
+    pts = np.asarray(pcd.points)
+    ring_radius = np.median(np.linalg.norm(centres[:, :2], axis=1))
+    keep = np.linalg.norm(pts[:, :2], axis=1) < 0.6 * ring_radius
+    pcd = pcd.select_by_index(np.flatnonzero(keep))
+    removed_plate = False
+    if len(pcd.points) > 1000:
+        extent = np.linalg.norm(pcd.get_max_bound() - pcd.get_min_bound())
+        plane, inliers = pcd.segment_plane(0.005 * extent, 3, 200)
+        normal = np.asarray(plane[:3]) / np.linalg.norm(plane[:3])
+        pts = np.asarray(pcd.points)
+        if abs(normal[2]) > 0.94 and len(inliers) > 0.08 * len(pcd.points) and _wider_than_rest(pts, inliers):
+            height = np.sign(normal[2]) * (pts @ normal + plane[3]) / np.linalg.norm(plane[:3])
+            pcd = pcd.select_by_index(np.flatnonzero(height > 0.01 * extent))
+            removed_plate = True
+    if len(pcd.points) > 100:
+        pcd, _ = pcd.remove_statistical_outlier(20, 2.0)
+    return pcd, removed_plate
+
+
+def _wider_than_rest(pts, inliers):
+    """A plate reaches beyond the object's footprint; an object's own flat base does not."""
+    mask = np.zeros(len(pts), bool)
+    mask[inliers] = True
+    radius = np.linalg.norm(pts[:, :2] - np.median(pts[:, :2], axis=0), axis=1)
+    return np.percentile(radius[mask], 95) > 1.2 * np.percentile(radius[~mask], 95)
+
+
+def keep_largest_component(mesh):
+    clusters, counts, _ = mesh.cluster_connected_triangles()
+    clusters = np.asarray(clusters)
+    if len(counts):
+        mesh.remove_triangles_by_mask(clusters != int(np.argmax(counts)))
+        mesh.remove_unreferenced_vertices()
+    return mesh
+
+
+def clean(mesh):
+    mesh.remove_degenerate_triangles()
+    mesh.remove_duplicated_triangles()
+    mesh.remove_duplicated_vertices()
+    mesh.remove_non_manifold_edges()
+    mesh.remove_unreferenced_vertices()
+    return keep_largest_component(mesh)

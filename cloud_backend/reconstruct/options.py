@@ -1,0 +1,62 @@
+"""Every pipeline setting and its default, in one place.
+
+Options are plain data (a dict) so the job system can store them as JSON
+next to the project and pass them to a child process unchanged.
+"""
+import os
+
+DEFAULTS = {
+    # -- features / matching
+    "max_image_size": 1600,        # longest side SIFT sees (px)
+    "max_num_features": 8192,
+    "exhaustive_max_images": 60,   # above this, no manifest: sequential + retrieval pairs
+    "sequential_overlap": 8,       # neighbours in capture order (ring closed)
+    "retrieval_neighbors": 10,     # visually most similar images paired per image
+    "angle_neighbors": 10,         # with manifest angles: nearest views in angle space
+    "use_gpu": "auto",             # 'auto' | True | False (SIFT, matching, patch match)
+    "num_threads": -1,             # -1: all cores
+    # -- structure from motion
+    "min_registered_fraction": 0.5,  # fail below this share of usable images
+    "min_registered_images": 3,
+    "prior_position_std_mm": 5.0,    # trust in manifest camera centres
+    "refine_principal_point": True,  # self-calibration only; calibrated intrinsics stay fixed
+    # -- dense
+    "dense_max_image_size": 800,
+    "dense_num_neighbors": 2,      # stereo partners per reference view (CPU)
+    "dense_max_views": 60,         # reference views used for depth maps
+    "fusion_min_num_pixels": 3,
+    # -- mesh
+    "poisson_depth": 9,
+    "density_quantile": 0.04,      # drop the least supported Poisson vertices
+    "mesh_faces": 50000,       # xatlas time grows faster than linearly with faces
+    # -- texture / export
+    "texture_size": 2048,
+    "texture_views_per_texel": 3,  # blend the best-facing views
+    "preview_size": 640,
+}
+
+
+def resolve(options=None):
+    """Defaults overlaid with `options`; unknown keys are an error, not a silent no-op."""
+    merged = dict(DEFAULTS)
+    unknown = set(options or {}) - set(DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown reconstruction options: {sorted(unknown)}")
+    merged.update(options or {})
+    return merged
+
+
+def num_threads(options):
+    n = int(options["num_threads"])
+    return n if n > 0 else (os.cpu_count() or 1)
+
+
+def gpu_enabled(options):
+    """True when the user allows the GPU and this pycolmap build has CUDA."""
+    import cv2  # noqa: F401  (cv2 before pycolmap: PNG writing aborts otherwise)
+    import pycolmap
+
+    want = options["use_gpu"]
+    if want == "auto":
+        return bool(pycolmap.has_cuda)
+    return bool(want) and bool(pycolmap.has_cuda)

@@ -1,0 +1,88 @@
+"""Chain the stages: ingest -> features -> sfm -> dense -> mesh -> texture -> export.
+
+Each stage module has `main(work_dir, options, progress) -> dict of stats`;
+the pipeline skips stages whose completion marker exists, so a job killed
+by the job system resumes at the first unfinished stage.
+"""
+import pathlib
+import time
+
+import cv2  # noqa: F401  (must be imported before pycolmap: PNG writing aborts otherwise)
+
+from . import dense, export, features, ingest, mesh, sfm, texture
+from .errors import ReconstructionError
+from .options import resolve
+from .stage import is_done, mark_done, read_marker
+
+# (name, module, share of the overall time). Shares follow measured CPU
+# timings so the overall fraction moves at a roughly even pace; every stage
+# reports within itself so no single step jumps by more than ~10%.
+STAGES = [
+    ("ingest", ingest, 0.03),
+    ("features", features, 0.22),
+    ("sfm", sfm, 0.15),
+    ("dense", dense, 0.30),
+    ("mesh", mesh, 0.10),
+    ("texture", texture, 0.15),
+    ("export", export, 0.05),
+]
+
+
+def run(zip_file, work_dir, options=None, progress=None):
+    """Run every stage not yet finished under work_dir; return work_dir / "result.zip".
+
+    zip_file: a path or a seekable binary file object of the uploaded zip
+    (images flat at the root, optional manifest.json from the rig).
+    options: plain dict overriding `options.DEFAULTS`.
+    progress: callable(stage_name, overall_fraction 0..1).
+    Raises ReconstructionError with a message a user can understand.
+    """
+    work_dir = pathlib.Path(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    opts = resolve(options)
+    report = progress or (lambda stage, fraction: None)
+    total = sum(w for _, _, w in STAGES)
+    done_before = 0.0
+    for name, module, weight in STAGES:
+        start = done_before / total
+        span = weight / total
+        if is_done(work_dir, name):   # finished before a restart: nothing to report
+            done_before += weight
+            continue
+        report(name, start)
+        stage_progress = _stage_reporter(report, name, start, span)
+        t0 = time.monotonic()
+        if name == "ingest":
+            stats = module.main(work_dir, opts, stage_progress, zip_file=zip_file)
+        else:
+            stats = module.main(work_dir, opts, stage_progress)
+        stats = dict(stats or {}, seconds=round(time.monotonic() - t0, 3))
+        mark_done(work_dir, name, stats)
+        done_before += weight
+        report(name, done_before / total)
+    result = work_dir / "result.zip"
+    if not result.exists():
+        raise ReconstructionError("the result archive was not written")
+    return result
+
+
+def _stage_reporter(report, name, start, span):
+    """Map a stage's own 0..1 onto the overall scale, never moving backwards."""
+    last = [start]
+
+    def stage_progress(fraction):
+        value = start + span * min(max(float(fraction), 0.0), 1.0)
+        if value > last[0]:
+            last[0] = value
+            report(name, value)
+
+    return stage_progress
+
+
+def stage_timings(work_dir):
+    """Seconds each finished stage took (read back from the markers)."""
+    return {
+        name: read_marker(work_dir, name).get("seconds")
+        for name, _, _ in STAGES
+        if is_done(work_dir, name)
+    }

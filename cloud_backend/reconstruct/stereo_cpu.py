@@ -1,0 +1,128 @@
+"""CPU depth maps: OpenCV semi-global matching on rectified neighbouring pairs.
+
+Everything per pixel runs inside OpenCV/NumPy (rectify, SGBM, warp back);
+Python only loops over views and partners.
+"""
+import cv2
+import numpy as np
+
+
+def pair_depth(img_ref, img_src, k_ref, k_src, rel_r, rel_t, depth_range):
+    """Depth map (in the reference camera, 0 = unknown) from one stereo partner.
+
+    rel_r, rel_t: x_src = rel_r @ x_ref + rel_t. depth_range: (near, far) of the scene
+    in this view, from the sparse points; it bounds the disparity search.
+    """
+    h, w = img_ref.shape[:2]
+    no_dist = np.zeros(5)
+    r1, r2, p1, p2, _, _, _ = cv2.stereoRectify(
+        k_ref, no_dist, k_src, no_dist, (w, h), np.asarray(rel_r, np.float64),
+        np.asarray(rel_t, np.float64).reshape(3, 1), flags=cv2.CALIB_ZERO_DISPARITY, alpha=1,   # keep every pixel; alpha=0 zooms 3x
+    )
+    map_ref = cv2.initUndistortRectifyMap(k_ref, no_dist, r1, p1, (w, h), cv2.CV_32FC1)
+    map_src = cv2.initUndistortRectifyMap(k_src, no_dist, r2, p2, (w, h), cv2.CV_32FC1)
+    rect_ref = cv2.remap(img_ref, *map_ref, cv2.INTER_LINEAR)
+    rect_src = cv2.remap(img_src, *map_src, cv2.INTER_LINEAR)
+    focal = p1[0, 0]
+    # After rectification the partner sits on the +x or -x axis; SGBM wants it on
+    # +x ("right"), so mirror both images when it is on the left.
+    horizontal = abs(p2[0, 3]) >= abs(p2[1, 3])
+    if not horizontal:   # vertical rectification: transpose so the epipolar lines are rows
+        rect_ref, rect_src = rect_ref.swapaxes(0, 1).copy(), rect_src.swapaxes(0, 1).copy()
+    baseline_px = p2[0, 3] if horizontal else p2[1, 3]     # = -f * baseline (signed)
+    mirror = baseline_px > 0
+    if mirror:
+        rect_ref, rect_src = cv2.flip(rect_ref, 1), cv2.flip(rect_src, 1)
+    baseline = abs(baseline_px) / focal
+    near, far = depth_range
+    d_max = focal * baseline / max(near, 1e-9)
+    d_min = focal * baseline / max(far, 1e-9)
+    disp = _sgbm(rect_ref, rect_src, d_min, d_max)
+    if mirror:
+        disp = cv2.flip(disp, 1)
+    if not horizontal:
+        disp = disp.swapaxes(0, 1).copy()
+    with np.errstate(divide="ignore"):
+        z_rect = np.where(disp > 0, focal * baseline / disp, 0).astype(np.float32)
+    return _to_reference(z_rect, k_ref, r1, p1[:3, :3], (w, h))
+
+
+def _sgbm(left, right, d_min, d_max):
+    min_disp = int(np.floor(max(d_min * 0.8, 0)))
+    span = max(16, int(np.ceil((d_max * 1.2 - min_disp) / 16.0)) * 16)
+    span = min(span, 384)   # bounded cost: wider ranges mean a bad partner anyway
+    block = 5
+    matcher = cv2.StereoSGBM_create(
+        minDisparity=min_disp, numDisparities=span, blockSize=block,
+        P1=8 * block * block, P2=32 * block * block,   # grayscale input
+        disp12MaxDiff=1, uniquenessRatio=10, speckleWindowSize=100, speckleRange=2,
+        mode=cv2.STEREO_SGBM_MODE_SGBM_3WAY,
+    )
+    # SGBM leaves the first min_disp + span columns empty; pad them on so the
+    # whole reference image gets depth.
+    pad = min_disp + span
+    left_p = cv2.copyMakeBorder(left, 0, 0, pad, 0, cv2.BORDER_CONSTANT, value=0)
+    right_p = cv2.copyMakeBorder(right, 0, 0, pad, 0, cv2.BORDER_CONSTANT, value=0)
+    disp = matcher.compute(left_p, right_p)[:, pad:].astype(np.float32) / 16.0
+    disp[disp <= min_disp] = 0   # OpenCV marks failures with min_disp - 1
+    disp[~textured(left)] = 0      # SGBM smooths depth into blank background; drop it
+    return disp
+
+
+def textured(gray, window=7, min_std=2.0):
+    """Pixels whose neighbourhood has enough contrast to be matched at all."""
+    img = gray.astype(np.float32)
+    mean = cv2.blur(img, (window, window))
+    var = cv2.blur(img * img, (window, window)) - mean * mean
+    return var > min_std ** 2
+
+
+def _to_reference(z_rect, k_ref, r1, k_rect, size):
+    """Resample a rectified-frame depth map onto the reference image grid.
+
+    A reference pixel p lies at H p in the rectified image (H = K_rect R1 K^-1);
+    its depth along the reference axis is z_rect / (R1 K^-1 p)_z.
+    """
+    w, h = size
+    k_inv = np.linalg.inv(k_ref)
+    homography = k_rect @ r1 @ k_inv
+    warped = cv2.warpPerspective(
+        z_rect, homography, (w, h), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP
+    )
+    xs, ys = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
+    rays_z = (r1 @ k_inv)[2]
+    scale = rays_z[0] * xs + rays_z[1] * ys + rays_z[2]
+    return (warped / scale).astype(np.float32)
+
+
+def combine(depths, max_rel_diff=0.01):
+    """Keep pixels on which the partners agree (median of agreeing values).
+
+    With a single partner, its depth is used as is; the multi-view check in
+    stereo_fusion removes what slips through.
+    """
+    stack = np.stack(depths)
+    if len(depths) == 1:
+        return stack[0]
+    valid = stack > 0
+    ref = np.median(np.where(valid, stack, np.nan), axis=0)
+    close = valid & (np.abs(stack - ref) <= max_rel_diff * np.nan_to_num(ref))
+    agree = close.sum(axis=0) >= 2
+    mean = np.where(close, stack, 0).sum(axis=0) / np.maximum(close.sum(axis=0), 1)
+    return np.where(agree, mean, 0).astype(np.float32)
+
+
+def normals_from_depth(depth, k):
+    """Camera-frame unit normals from depth gradients, facing the camera (0 where unknown)."""
+    h, w = depth.shape
+    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    pts = np.stack([(xs - k[0, 2]) / k[0, 0] * depth, (ys - k[1, 2]) / k[1, 1] * depth, depth], -1).astype(np.float32)
+    dx = cv2.Sobel(pts, cv2.CV_32F, 1, 0, ksize=3)
+    dy = cv2.Sobel(pts, cv2.CV_32F, 0, 1, ksize=3)
+    n = np.cross(dx, dy)
+    n /= np.linalg.norm(n, axis=-1, keepdims=True) + 1e-12
+    n *= -np.sign((n * pts).sum(-1, keepdims=True) + 1e-12)   # point towards the camera
+    # Invalid where any 3x3 neighbour lacks depth: gradients there are garbage.
+    valid = cv2.erode((depth > 0).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    n[~valid] = 0
+    return n.astype(np.float32), np.where(valid, depth, 0).astype(np.float32)

@@ -1,0 +1,166 @@
+"""Stage 6 — UV atlas (xatlas) and a texture projected from the photos.
+
+Every texel takes a weighted blend of the `texture_views_per_texel` views that
+see it most head-on and unoccluded (occlusion: depth rendered per view by ray
+casting). Weights vary smoothly over the surface, so texels on both sides of
+an atlas seam blend the same views and the seam does not show.
+Writes texture/model.obj + model.mtl + texture.png and texture/model.glb.
+"""
+import pathlib
+
+import cv2
+import numpy as np
+import open3d as o3d
+import xatlas
+
+from . import mesh as mesh_stage, raster, sfm
+from .stage import fresh_dir, no_progress
+
+TEXTURE_NAME = "texture.png"
+
+
+def main(work_dir, options, progress=no_progress):
+    work_dir = pathlib.Path(work_dir)
+    out = fresh_dir(work_dir / "texture")
+    mesh = o3d.io.read_triangle_mesh(str(mesh_stage.mesh_path(work_dir)))
+    mesh.compute_vertex_normals()
+    verts, faces = np.asarray(mesh.vertices), np.asarray(mesh.triangles)
+    normals = np.asarray(mesh.vertex_normals)
+    size = int(options["texture_size"])
+    vmap, uv_faces, uv = unwrap(verts, faces, size)
+    progress(0.35)
+    ids, bary = raster.texel_hits(uv_faces, uv, size)
+    covered = ids >= 0
+    pos = raster.interpolate(verts[vmap], uv_faces, ids[covered], bary[covered])
+    nrm = raster.interpolate(normals[vmap], uv_faces, ids[covered], bary[covered])
+    nrm /= np.linalg.norm(nrm, axis=1, keepdims=True) + 1e-12
+    progress(0.45)
+    rec = sfm.load(work_dir)
+    colours, seen = project_views(rec, work_dir / "images", verts, faces, pos, nrm,
+                                  int(options["texture_views_per_texel"]),
+                                  lambda f: progress(0.45 + 0.45 * f))
+    image = np.zeros((size * size, 3), np.float32)
+    image[np.flatnonzero(covered)[seen]] = colours[seen]
+    filled = np.zeros(size * size, bool)
+    filled[np.flatnonzero(covered)[seen]] = True
+    texture = fill_gutters(image.reshape(size, size, 3), filled.reshape(size, size))
+    cv2.imwrite(str(out / TEXTURE_NAME), cv2.cvtColor(np.clip(texture, 0, 255).astype(np.uint8), cv2.COLOR_RGB2BGR))
+    write_obj(out, verts[vmap], normals[vmap], uv, uv_faces)
+    write_glb(out / "model.glb", verts[vmap], uv, uv_faces, out / TEXTURE_NAME)
+    progress(1.0)
+    return {
+        "texture_size": size, "charts_texels_covered": float(covered.mean()),
+        "texels_seen": float(seen.mean()) if len(seen) else 0.0,
+    }
+
+
+def unwrap(verts, faces, size):
+    """xatlas charts packed into a size x size atlas: (vertex map, faces, uv with v down)."""
+    atlas = xatlas.Atlas()
+    atlas.add_mesh(verts.astype(np.float32), faces.astype(np.uint32))
+    chart = xatlas.ChartOptions()
+    chart.max_iterations = 1          # quality barely changes, time halves
+    pack = xatlas.PackOptions()
+    pack.resolution = size
+    pack.padding = 2
+    pack.bilinear = True
+    atlas.generate(chart, pack)
+    vmap, uv_faces, uv = atlas[0]
+    return vmap.astype(np.int64), uv_faces.astype(np.int64), uv.astype(np.float64)
+
+
+def project_views(rec, images_dir, verts, faces, pos, nrm, keep, progress):
+    """Blend of the `keep` best-facing unoccluded views per surface sample."""
+    scene = raster.scene_of(verts, faces)
+    n = len(pos)
+    top_w = np.zeros((n, keep), np.float32)
+    top_c = np.zeros((n, keep, 3), np.float32)
+    ids = sorted(rec.reg_image_ids())
+    extent = np.linalg.norm(verts.max(0) - verts.min(0))
+    for k, image_id in enumerate(ids):
+        image = rec.image(image_id)
+        camera, pose = image.camera, image.cam_from_world()
+        centre = image.projection_center()
+        view = centre - pos
+        dist = np.linalg.norm(view, axis=1)
+        facing = (nrm * view).sum(1) / (dist + 1e-12)
+        cand = np.flatnonzero(facing > 0.1)
+        cam_pts = pos[cand] @ pose.rotation.matrix().T + pose.translation
+        pix = camera.img_from_cam(cam_pts, check_cheirality=False)
+        inside = (cam_pts[:, 2] > 0) & (pix[:, 0] >= 0) & (pix[:, 1] >= 0) \
+            & (pix[:, 0] < camera.width - 1) & (pix[:, 1] < camera.height - 1)
+        cand, cam_pts, pix = cand[inside], cam_pts[inside], pix[inside]
+        depth = render_depth(scene, camera, pose)
+        scale = depth.shape[1] / camera.width
+        rendered = depth[(pix[:, 1] * scale).astype(int).clip(0, depth.shape[0] - 1),
+                         (pix[:, 0] * scale).astype(int).clip(0, depth.shape[1] - 1)]
+        visible = cam_pts[:, 2] <= rendered * 1.01 + 0.002 * extent
+        cand, pix = cand[visible], pix[visible]
+        bgr = cv2.imread(str(images_dir / image.name), cv2.IMREAD_COLOR)
+        colour = sample(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), pix)
+        weight = facing[cand].astype(np.float32) ** 4
+        slot = np.argmin(top_w[cand], axis=1)     # replace the weakest kept view
+        better = weight > top_w[cand, slot]
+        rows, slot = cand[better], slot[better]
+        top_w[rows, slot] = weight[better]
+        top_c[rows, slot] = colour[better]
+        progress((k + 1) / len(ids))
+    total = top_w.sum(1)
+    seen = total > 0
+    colours = (top_w[..., None] * top_c).sum(1) / np.maximum(total, 1e-12)[:, None]
+    return colours, seen
+
+
+def render_depth(scene, camera, pose, max_side=640):
+    scale = min(1.0, max_side / max(camera.width, camera.height))
+    origins, dirs, (h, w) = raster.camera_rays(camera, pose, scale)
+    t_hit, _, _ = raster.cast(scene, origins, dirs)
+    return t_hit.reshape(h, w)
+
+
+def sample(image, pix):
+    """Bilinear colour lookup at float pixel positions (pixel centres at +0.5)."""
+    n = len(pix)
+    cols = 1024
+    rows = -(-n // cols) if n else 1
+    maps = np.zeros((rows * cols, 2), np.float32)
+    maps[:n] = pix - 0.5
+    out = cv2.remap(image, maps[:, 0].reshape(rows, cols), maps[:, 1].reshape(rows, cols),
+                    cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return out.reshape(-1, 3)[:n].astype(np.float32)
+
+
+def fill_gutters(image, filled, passes=4):
+    """Spread chart colours into the gutters so bilinear lookups at seams stay on-colour."""
+    weight = filled.astype(np.float32)
+    image = image * weight[..., None]
+    for k in range(passes):
+        ksize = 2 * (2 ** k) + 1
+        blurred = cv2.blur(image, (ksize, ksize))
+        wsum = cv2.blur(weight, (ksize, ksize))
+        grow = (weight == 0) & (wsum > 0)
+        image[grow] = blurred[grow] / wsum[grow][:, None]
+        weight[grow] = 1.0
+    return image
+
+
+def write_obj(out, verts, normals, uv, faces):
+    with open(out / "model.mtl", "w") as f:
+        f.write(f"newmtl material0\nKa 1 1 1\nKd 1 1 1\nKs 0 0 0\nillum 1\nmap_Kd {TEXTURE_NAME}\n")
+    f_idx = faces + 1
+    with open(out / "model.obj", "w") as f:
+        f.write("mtllib model.mtl\nusemtl material0\n")
+        np.savetxt(f, verts, fmt="v %.6f %.6f %.6f")
+        np.savetxt(f, np.column_stack([uv[:, 0], 1.0 - uv[:, 1]]), fmt="vt %.6f %.6f")   # OBJ v points up
+        np.savetxt(f, normals, fmt="vn %.4f %.4f %.4f")
+        np.savetxt(f, np.repeat(f_idx, 3, axis=1), fmt="f %d/%d/%d %d/%d/%d %d/%d/%d")
+
+
+def write_glb(path, verts, uv, faces, texture_path):
+    import trimesh
+    from PIL import Image
+
+    visual = trimesh.visual.TextureVisuals(
+        uv=np.column_stack([uv[:, 0], 1.0 - uv[:, 1]]), image=Image.open(texture_path)
+    )
+    trimesh.Trimesh(vertices=verts, faces=faces, visual=visual, process=False).export(path)

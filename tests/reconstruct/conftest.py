@@ -1,0 +1,31 @@
+import pathlib
+
+import cv2  # noqa: F401  (before pycolmap: PNG writing aborts otherwise)
+import pytest
+
+DATASETS = pathlib.Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets"
+if not DATASETS.exists():
+    DATASETS = pathlib.Path("/work/shared/datasets")
+
+
+
+@pytest.fixture(scope="session")
+def fast_options():
+    """Small but real settings: every stage runs its normal code path."""
+    return {"mesh_faces": 5000, "texture_size": 512, "poisson_depth": 8, "max_image_size": 800, "preview_size": 320}
+
+
+@pytest.fixture(scope="session")
+def synthetic_scan():
+    """A rendered 36-photo turntable scan with a full rig manifest (zip bytes, cameras)."""
+    from cloud_backend.reconstruct import synthetic
+
+    buf, cams = synthetic.scan_zip(18, (20.0, 45.0), 480, 360, manifest="full")
+    return buf.getvalue(), cams
+
+
+def dataset(name):
+    path = DATASETS / name
+    if not path.exists():
+        pytest.skip(f"dataset {name} not available")
+    return path

@@ -1,0 +1,98 @@
+"""The whole pipeline through its job-system entry point, on a rendered scan of a known mesh."""
+import io
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+from cloud_backend.reconstruct import evaluate, pipeline, synthetic
+from cloud_backend.reconstruct.stage import marker_path
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def finished(synthetic_scan, fast_options, tmp_path_factory):
+    work = tmp_path_factory.mktemp("job")
+    calls = []
+    result = pipeline.run(io.BytesIO(synthetic_scan[0]), work, fast_options, lambda s, f: calls.append((s, f)))
+    return work, result, calls
+
+
+def test_result_zip_holds_every_promised_file(finished):
+    _, result, _ = finished
+    names = set(zipfile.ZipFile(result).namelist())
+    assert {"model.obj", "model.mtl", "texture.png", "model.glb", "report.json", "preview.png",
+            "sparse/cameras.txt", "sparse/images.txt", "sparse/points3D.txt"} <= names
+
+
+def test_report_tells_what_happened(finished):
+    _, result, _ = finished
+    report = json.loads(zipfile.ZipFile(result).read("report.json"))
+    assert report["images_given"] == report["images_used"] == report["images_registered"] == 36
+    assert report["reprojection_error_px"] < 1.0
+    assert report["units"] == "mm" and "manifest" in report["scale_source"]
+    assert set(report["timing_s"]) == {"ingest", "features", "sfm", "dense", "mesh", "texture"}
+    assert report["pair_strategy"] == "angles" and report["fixed_intrinsics"] is True
+
+
+def test_model_is_metric_and_close_to_the_true_surface(finished):
+    import open3d as o3d
+
+    work, _, _ = finished
+    verts, faces = synthetic.object_mesh()
+    result = o3d.io.read_triangle_mesh(str(work / "mesh" / "mesh.ply"))
+    a = evaluate.surface_samples(verts, faces, 30000)
+    b = evaluate.surface_samples(np.asarray(result.vertices), np.asarray(result.triangles), 30000)
+    diagonal = np.linalg.norm(verts.max(0) - verts.min(0))
+    # No alignment here: the manifest alone must put the model in the turntable frame, in mm.
+    assert evaluate.chamfer(a, b) < 0.03 * diagonal
+
+
+def test_textured_obj_and_glb_load_with_their_texture(finished):
+    import trimesh
+
+    work, result, _ = finished
+    archive = zipfile.ZipFile(result)
+    glb = trimesh.load(io.BytesIO(archive.read("model.glb")), file_type="glb", force="mesh")
+    assert 4000 <= len(glb.faces) <= 5000
+    assert glb.visual.material.baseColorTexture is not None
+    obj = archive.read("model.obj").decode()
+    assert "mtllib model.mtl" in obj and obj.count("\nvt ") > 1000
+    assert "map_Kd texture.png" in archive.read("model.mtl").decode()
+
+
+def test_texture_and_preview_show_the_object_colours(finished):
+    import cv2
+
+    work, result, _ = finished
+    archive = zipfile.ZipFile(result)
+    preview = cv2.imdecode(np.frombuffer(archive.read("preview.png"), np.uint8), cv2.IMREAD_COLOR)
+    covered = (preview < 250).any(axis=2)
+    assert 0.05 < covered.mean() < 0.95        # the object fills part of the view
+    assert preview[covered].std(axis=0).mean() > 10   # and it is textured, not flat grey
+    tex = cv2.imdecode(np.frombuffer(archive.read("texture.png"), np.uint8), cv2.IMREAD_COLOR)
+    assert (tex.sum(axis=2) > 30).mean() > 0.5     # most of the atlas got colour from the photos
+
+
+def test_progress_is_monotonic_without_big_jumps(finished):
+    _, _, calls = finished
+    fractions = [f for _, f in calls]
+    assert fractions == sorted(fractions)
+    assert fractions[0] == 0.0 and fractions[-1] == pytest.approx(1.0)
+    assert max(np.diff(fractions)) <= 0.1
+    assert [s for s, _ in calls][-1] == "export"
+
+
+def test_resume_runs_only_unfinished_stages(finished, synthetic_scan, fast_options):
+    work, result, _ = finished
+    before = {s: marker_path(work, s).stat().st_mtime_ns for s in ("ingest", "features", "sfm", "dense")}
+    marker_path(work, "texture").unlink()   # as if killed during texturing
+    marker_path(work, "export").unlink()
+    calls = []
+    pipeline.run(io.BytesIO(synthetic_scan[0]), work, fast_options, lambda s, f: calls.append((s, f)))
+    assert {s for s, _ in calls} == {"texture", "export"}
+    assert {s: marker_path(work, s).stat().st_mtime_ns for s in before} == before
+    assert calls[0][1] >= 0.5          # progress resumes where the job was, not at 0
+    assert zipfile.ZipFile(work / "result.zip").testzip() is None
