@@ -3,6 +3,7 @@
 Every setting can be given as ``OPENSCAN_CLOUD_<NAME>`` in the environment. The defaults make one
 box work with nothing but a data directory: SQLite, blobs in a local folder, an in-process worker.
 """
+import json
 import os
 import secrets
 from pathlib import Path
@@ -31,8 +32,10 @@ DEFAULTS = {
     "SMTP_STARTTLS": False,
     "MAIL_FROM": "OpenScan Cloud <noreply@localhost>",
     "DEFAULT_JOB_SECONDS": 600.0,    # queue estimate before any job has finished
-    # The module whose run(zip_file, work_dir, options, progress) turns photos into a model.
+    # The module whose run(zip_file, work_dir, options, progress) turns photos into a model,
+    # and its options (a JSON object; see cloud_backend/reconstruct/options.py).
     "PIPELINE": "cloud_backend.reconstruct.pipeline",
+    "RECONSTRUCTION_OPTIONS": {},
 }
 
 _INT_KEYS = {k for k, v in DEFAULTS.items() if isinstance(v, int) and not isinstance(v, bool)}
@@ -41,6 +44,11 @@ _BOOL_KEYS = {k for k, v in DEFAULTS.items() if isinstance(v, bool)}
 
 
 def _parse(key, raw):
+    if isinstance(DEFAULTS[key], dict):
+        value = json.loads(raw)
+        if not isinstance(value, dict):
+            raise ValueError(f"OPENSCAN_CLOUD_{key} must be a JSON object")
+        return value
     if key in _BOOL_KEYS:
         return raw.strip().lower() in ("1", "true", "yes", "on")
     if key in _INT_KEYS:
@@ -59,6 +67,7 @@ def load(overrides=None, environ=None):
         if raw is not None:
             settings[key] = _parse(key, raw)
     settings.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    settings["RECONSTRUCTION_OPTIONS"] = dict(settings["RECONSTRUCTION_OPTIONS"])
 
     data_dir = Path(settings["DATA_DIR"]).expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -67,6 +76,12 @@ def load(overrides=None, environ=None):
     settings["STORAGE_URL"] = settings["STORAGE_URL"] or f"file://{data_dir / 'blobs'}"
     settings["SECRET_KEY"] = settings["SECRET_KEY"] or _secret_key(data_dir / "secret_key")
     return settings
+
+
+def to_environ(settings):
+    """The settings as environment variables, for a child process that calls load()."""
+    return {f"OPENSCAN_CLOUD_{k}": json.dumps(v) if isinstance(v, dict) else str(v)
+            for k, v in settings.items() if v is not None}
 
 
 def _secret_key(path):

@@ -7,7 +7,7 @@ import sys
 
 from gunicorn.app.base import BaseApplication
 
-from .jobs.worker import _settings_env
+from . import config
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def serve(settings, host, port, workers=1, threads=16, embedded_worker=True):
     worker = None
     if embedded_worker:
         worker = subprocess.Popen([sys.executable, "-m", "cloud_backend.cli", "worker"],
-                                  env={**os.environ, **_settings_env(settings)})
+                                  env={**os.environ, **config.to_environ(settings)})
     options = {
         "bind": f"{host}:{port}", "workers": workers, "threads": threads,
         "worker_class": "gthread", "timeout": 120, "graceful_timeout": 30,

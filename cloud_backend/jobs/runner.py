@@ -49,7 +49,7 @@ def run(settings, job_id):
     try:
         with archive.PartsReader(store, keys) as zip_file:
             pipeline = importlib.import_module(settings["PIPELINE"])  # heavy: only in this process
-            result = pipeline.run(zip_file, folder, None, progress)
+            result = pipeline.run(zip_file, folder, settings["RECONSTRUCTION_OPTIONS"], progress)
         store.put_file(result_key, result)
     except Exception as e:  # any failure ends the job; the reason goes to the user
         log.exception("job %s failed", job_id)

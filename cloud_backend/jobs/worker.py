@@ -11,7 +11,7 @@ import threading
 
 import psutil
 
-from .. import projects
+from .. import config, projects
 from ..db import Database
 from ..models import Job
 from . import queue, runner
@@ -60,7 +60,7 @@ class Worker:
         with self.db.session() as session:
             folder = projects.work_dir(self.settings, session.get(Job, job_id).project)
         child = subprocess.Popen([sys.executable, "-m", "cloud_backend.jobs.runner", str(job_id)],
-                                 env={**os.environ, **_settings_env(self.settings)},
+                                 env={**os.environ, **config.to_environ(self.settings)},
                                  start_new_session=True)  # its own group: kill takes it all
         while child.poll() is None:
             if self.stopping.wait(self.poll):
@@ -96,8 +96,3 @@ class Worker:
         except ProcessLookupError:
             pass
         child.wait()
-
-
-def _settings_env(settings):
-    return {f"OPENSCAN_CLOUD_{k}": str(v) for k, v in settings.items()
-            if v is not None and not isinstance(v, (dict, list))}

@@ -1,4 +1,5 @@
 """`openscan-cloud` as a real server and CLI in subprocesses, for tests over loopback."""
+import json
 import os
 import socket
 import subprocess
@@ -30,8 +31,9 @@ class Server:
     def __init__(self, data_dir, settings=None, worker=True, env=None):
         self.data_dir, self.port = Path(data_dir), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, **(env or {}), **{f"OPENSCAN_CLOUD_{k}": str(v)
-                                                    for k, v in (settings or {}).items()}}
+        self.env = {**os.environ, **(env or {}), **{
+            f"OPENSCAN_CLOUD_{k}": json.dumps(v) if isinstance(v, dict) else str(v)
+            for k, v in (settings or {}).items()}}
         args = [sys.executable, "-m", "cloud_backend.cli", "serve", "--host", "127.0.0.1",
                 "--port", str(self.port), "--data-dir", str(self.data_dir)]
         self.log = open(self.data_dir / "server.log", "ab")
