@@ -89,6 +89,7 @@ def scan(profile, shield, config_file, simulate, points, mode, rings, stack, out
     from tqdm import tqdm
 
     from .hardware.camera import CameraSettings
+    from .hardware.stepper import HomingError
     from .scan.manifest import ManifestError
     from .scan.path import plan_scan
     from .scan.routine import ScanCancelled, ScanRoutine, read_position
@@ -130,7 +131,7 @@ def scan(profile, shield, config_file, simulate, points, mode, rings, stack, out
         bar.close()
         click.echo(f"cancelled; continue with: openscan scan --out {out} --resume", err=True)
         sys.exit(130)
-    except (ManifestError, ValueError) as exc:
+    except (ManifestError, ValueError, HomingError) as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         bar.close()

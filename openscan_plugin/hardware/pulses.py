@@ -37,6 +37,11 @@ class SoftwarePulses:
         return len(sched)
 
 
+def _gpio_number(device) -> int:
+    """BCM number of a device's pin (PinInfo.number is the physical header pin, not BCM)."""
+    return int(device.pin.info.name[4:])  # "GPIO6" -> 6, as gpiozero's PiPin does
+
+
 def _intervals_us(times: np.ndarray) -> np.ndarray:
     """Integer microsecond periods between pulses (the first measured from the start)."""
     return np.maximum(np.round(np.diff(np.concatenate([[0.0], times])) * 1e6).astype(int), 2 * PULSE_US)
@@ -57,7 +62,7 @@ class PigpioWavePulses:
         self.pulse = pulse_factory
 
     def run(self, step_device, times: np.ndarray, stop: threading.Event | None = None) -> int:
-        mask = 1 << step_device.pin.info.number if hasattr(step_device.pin, "info") else 1 << step_device.pin.number
+        mask = 1 << _gpio_number(step_device)
         periods = _intervals_us(times)
         sent, previous = 0, None
         for start in range(0, len(periods), self.CHUNK):
@@ -102,7 +107,7 @@ class LgpioPulses:
         self.lg, self.handle = lgpio_module, handle
 
     def run(self, step_device, times: np.ndarray, stop: threading.Event | None = None) -> int:
-        gpio = step_device.pin.info.number
+        gpio = _gpio_number(step_device)
         periods = _intervals_us(times)
         # run-length encode: the cruise phase becomes a single queue entry
         edges = np.flatnonzero(np.diff(periods)) + 1

@@ -2,6 +2,7 @@ import threading
 
 import numpy as np
 import pytest
+from gpiozero.pins.mock import MockFactory
 
 from openscan_plugin.hardware.clock import VirtualClock
 from openscan_plugin.hardware.motion import move_duration, step_times
@@ -51,14 +52,9 @@ def test_enable_is_active_low_and_only_during_moves(mock_factory):
     m.move_by(5)
     assert seen and not any(seen)  # enabled (low) for every pulse
     assert en.state is True  # and disabled again when idle
-    held = make(MockFactoryFresh(), hold=True)
+    held = make(MockFactory(), hold=True)
     held.move_by(5)
     assert held.enable.is_active  # hold keeps torque on
-
-
-def MockFactoryFresh():
-    from gpiozero.pins.mock import MockFactory
-    return MockFactory()
 
 
 def test_ramp_accelerates_cruises_and_brakes():
