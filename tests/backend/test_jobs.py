@@ -33,9 +33,16 @@ def done(info):
     return info["status"] in ("processing done", "processing failed")
 
 
-def job_processes():
-    return [p for p in psutil.process_iter(["cmdline"])
-            if "cloud_backend.jobs.runner" in " ".join(p.info["cmdline"] or [])]
+def job_processes(server):
+    """The server's job processes (children of its worker)."""
+    found = []
+    for p in psutil.Process(server.process.pid).children(recursive=True):
+        try:
+            if "cloud_backend.jobs.runner" in " ".join(p.cmdline()):
+                found.append(p)
+        except psutil.NoSuchProcess:  # ended while we looked
+            pass
+    return found
 
 
 def test_project_goes_through_the_real_states_to_a_downloadable_result(start_server, data):
@@ -76,12 +83,12 @@ def test_reset_kills_the_running_job_and_the_worker_goes_on(start_server, data):
     client = Client(server.url, server.token())
     client.upload_all("slow.zip", data, 200_000_000)
     watch(client, "slow.zip", lambda i: i["status"] == "processing")
-    assert len(job_processes()) == 1
+    assert len(job_processes(server)) == 1
     client.call("resetProject", project="slow.zip")
     deadline = time.monotonic() + 10
-    while job_processes() and time.monotonic() < deadline:
+    while job_processes(server) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert job_processes() == []
+    assert job_processes(server) == []
     assert not list((server.data_dir / "work").glob("*/features.done"))
     assert not (server.data_dir / "work").exists() or not any((server.data_dir / "work").iterdir())
 
