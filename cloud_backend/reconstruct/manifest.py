@@ -118,10 +118,12 @@ def parse(raw):
         table = _first(photo, "turntable_deg", "turntable_angle", "turntable", "azimuth_deg")
         if name is not None and rotor is not None and table is not None:
             angles[str(name).rsplit("/", 1)[-1]] = (float(rotor), float(table))
-    geometry = _first(data, "rig", "geometry", "rig_geometry") or {}
-    distance = _first(geometry, "camera_distance_mm", "camera_distance", "distance_mm")
-    if distance is None:
-        distance = _first(data, "camera_distance_mm")
+    distance = None
+    for section in (data.get("geometry"), data.get("rig_geometry"), data.get("rig"), data):
+        # the rig's schema v1 keeps it in "geometry"; "rig" there holds the motors
+        distance = _first(section, "camera_distance_mm", "camera_distance", "distance_mm")
+        if distance is not None:
+            break
     manifest = Manifest(
         angles=angles,
         camera_distance_mm=float(distance) if distance is not None else None,
