@@ -240,7 +240,7 @@ def project_reset(ctx, ref):
     """Delete a project's data (stopping its job), as the client's resetProject does."""
     with ctx.database().session() as session:
         p = _find_project(session, ref)
-        projects.reset(session, ctx.settings, open_store(ctx.settings["STORAGE_URL"]), p)
+        projects.reset(session, ctx.settings, open_store(ctx.settings), p)
         click.echo(f"project {p.id} {p.name!r} reset")
 
 

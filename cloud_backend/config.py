@@ -11,7 +11,9 @@ from pathlib import Path
 DEFAULTS = {
     "DATA_DIR": "./data",
     "DATABASE_URL": None,          # default: sqlite:///<DATA_DIR>/openscan.db
-    "STORAGE_URL": None,           # default: file://<DATA_DIR>/blobs
+    "STORAGE_URL": None,           # default: file://<DATA_DIR>/blobs; or s3://bucket/prefix
+    "S3_ENDPOINT_URL": None,       # an S3-compatible service (credentials: the AWS_* variables)
+    "S3_REGION": None,
     "SECRET_KEY": None,            # default: generated once into <DATA_DIR>/secret_key
     "PUBLIC_URL": None,            # base of ulink/dlink; default: the URL the client used
     "AUTH_USER": "openscan",       # HTTP Basic auth of the field clients

@@ -1,14 +1,18 @@
 """Engine and sessions. SQLite by default (WAL, so the API and the worker can share it);
 any SQLAlchemy URL (PostgreSQL) by configuration."""
+import logging
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+log = logging.getLogger(__name__)
 
 
 class Database:
@@ -50,3 +54,16 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def retry(action, what, seconds=300):
+    """Run ``action()``, retrying while the database is unreachable (e.g. being restarted)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return action()
+        except OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            log.warning("database unreachable while %s; retrying", what)
+            time.sleep(2)

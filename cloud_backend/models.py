@@ -2,6 +2,7 @@
 from datetime import datetime, timezone
 
 from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -63,6 +64,8 @@ class Project(Base):
     stage: Mapped[str] = mapped_column(String(64), default="")
     progress: Mapped[float] = mapped_column(default=0.0)  # 0-100
     error: Mapped[str] = mapped_column(Text, default="")
+    # ulink points straight at the object store (presigned PUT) instead of this server
+    direct_upload: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     created: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
@@ -101,5 +104,7 @@ class Job(Base):
     finished: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     worker: Mapped[str] = mapped_column(String(128), default="")  # host:pid of the worker running it
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    heartbeat: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)  # while running
+    task_id: Mapped[str] = mapped_column(String(64), default="", server_default="")  # Celery's
 
     project: Mapped[Project] = relationship(back_populates="jobs")

@@ -29,7 +29,7 @@ def create_app(overrides=None):
     db = Database(settings["DATABASE_URL"])
     db.upgrade()
     app.extensions["openscan_cloud"] = Services(
-        settings=settings, db=db, store=open_store(settings["STORAGE_URL"]),
+        settings=settings, db=db, store=open_store(settings),
         links=LinkSigner(settings["SECRET_KEY"]))
 
     api = _Api(app, spec_kwargs={"components": {"securitySchemes": {

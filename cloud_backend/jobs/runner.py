@@ -9,8 +9,10 @@ import shutil
 import sys
 import time
 
+from sqlalchemy.exc import OperationalError
+
 from .. import archive, config, mail, projects
-from ..db import Database
+from ..db import Database, retry
 from ..models import Job, utcnow
 from ..storage import open_store
 
@@ -32,13 +34,16 @@ class ProgressRecorder:
             self.percent = percent
             return
         self.stage, self.percent, self.last_write = stage, percent, now
-        with self.db.session() as session:
-            project = session.get(projects.Project, self.project_id)
-            projects.set_status(project, "processing", stage=stage, progress=percent)
+        try:
+            with self.db.session() as session:
+                project = session.get(projects.Project, self.project_id)
+                projects.set_status(project, "processing", stage=stage, progress=percent)
+        except OperationalError:  # the database is restarting: the next update will tell
+            log.warning("could not record progress %s %.0f%%", stage, percent)
 
 
 def run(settings, job_id):
-    db, store = Database(settings["DATABASE_URL"]), open_store(settings["STORAGE_URL"])
+    db, store = Database(settings["DATABASE_URL"]), open_store(settings)
     with db.session() as session:
         job = session.get(Job, job_id)
         project = job.project
@@ -53,10 +58,11 @@ def run(settings, job_id):
         store.put_file(result_key, result)
     except Exception as e:  # any failure ends the job; the reason goes to the user
         log.exception("job %s failed", job_id)
-        _finish(db, settings, job_id, "failed", str(e) or type(e).__name__)
+        reason = str(e) or type(e).__name__
+        retry(lambda: _finish(db, settings, job_id, "failed", reason), "recording a failure")
         return 1
     shutil.rmtree(folder, ignore_errors=True)
-    _finish(db, settings, job_id, "done")
+    retry(lambda: _finish(db, settings, job_id, "done"), "recording a result")
     return 0
 
 

@@ -1,20 +1,13 @@
 """The embedded worker: takes queued jobs one at a time and runs each in a child process, so a
 job can be killed (resetProject) without taking the worker down, and a crash costs one job."""
 import logging
-import os
-import shutil
-import signal
 import socket
-import subprocess
-import sys
 import threading
 
 import psutil
 
-from .. import config, projects
 from ..db import Database
-from ..models import Job
-from . import queue, runner
+from . import queue, supervisor
 
 log = logging.getLogger(__name__)
 
@@ -57,42 +50,5 @@ class Worker:
 
     def _run_job(self, job_id):
         log.info("job %s started", job_id)
-        with self.db.session() as session:
-            folder = projects.work_dir(self.settings, session.get(Job, job_id).project)
-        child = subprocess.Popen([sys.executable, "-m", "cloud_backend.jobs.runner", str(job_id)],
-                                 env={**os.environ, **config.to_environ(self.settings)},
-                                 start_new_session=True)  # its own group: kill takes it all
-        while child.poll() is None:
-            if self.stopping.wait(self.poll):
-                self._kill(child)
-                self._requeue(job_id)  # shut down mid-job: the next start resumes it
-                return
-            if not self._still_wanted(job_id):
-                log.info("job %s cancelled", job_id)
-                self._kill(child)
-                shutil.rmtree(folder, ignore_errors=True)  # what the job wrote after the reset
-                return
-        if child.returncode != 0 and self._still_wanted(job_id):
-            reason = (f"the job process died (signal {-child.returncode})" if child.returncode < 0
-                      else f"the job process exited with status {child.returncode}")
-            runner.fail(self.db, self.settings, job_id, reason)
-        log.info("job %s ended with exit status %s", job_id, child.returncode)
-
-    def _still_wanted(self, job_id):
-        with self.db.session() as session:
-            job = session.get(Job, job_id)
-            return job is not None and job.state == "running"
-
-    def _requeue(self, job_id):
-        with self.db.session() as session:
-            job = session.get(Job, job_id)
-            if job is not None and job.state == "running":
-                job.state, job.worker = "queued", ""
-
-    @staticmethod
-    def _kill(child):
-        try:
-            os.killpg(child.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        child.wait()
+        outcome = supervisor.supervise(self.settings, self.db, job_id, self.stopping, self.poll)
+        log.info("job %s %s", job_id, outcome)
