@@ -6,6 +6,7 @@ import click
 from sqlalchemy import select
 
 from . import config, projects, tokens
+from .jobs import dispatch
 from .db import Database
 from .models import Project, Token, TokenRequest
 from .storage import open_store
@@ -59,15 +60,22 @@ def serve(ctx, host, port, threads, no_worker, data_dir):
     if data_dir:
         ctx.overrides["DATA_DIR"] = data_dir
     ctx.database()  # migrate once, before any process uses the schema
-    run_server(ctx.settings, host, port, threads=threads, embedded_worker=not no_worker)
+    embedded = ctx.settings["JOB_QUEUE"] == "embedded" and not no_worker
+    run_server(ctx.settings, host, port, threads=threads, embedded_worker=embedded)
 
 
 @main.command()
+@click.option("--beat", is_flag=True, help="with JOB_QUEUE=celery: also run the periodic tasks "
+                                          "(stale-job sweep, expiry); in exactly one worker")
 @pass_ctx
-def worker(ctx):
-    """Process queued jobs, one at a time, until SIGTERM."""
-    from .jobs.worker import Worker
+def worker(ctx, beat):
+    """Process queued jobs, one at a time, until SIGTERM (a Celery worker when JOB_QUEUE=celery)."""
     ctx.database()
+    if ctx.settings["JOB_QUEUE"] == "celery":
+        from .jobs.celery_app import worker_main
+        worker_main(ctx.settings, beat=beat)
+        return
+    from .jobs.worker import Worker
     w = Worker(ctx.settings)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: w.stop())
@@ -240,8 +248,10 @@ def project_reset(ctx, ref):
     """Delete a project's data (stopping its job), as the client's resetProject does."""
     with ctx.database().session() as session:
         p = _find_project(session, ref)
-        projects.reset(session, ctx.settings, open_store(ctx.settings), p)
+        task_ids = projects.reset(session, ctx.settings, open_store(ctx.settings), p)
         click.echo(f"project {p.id} {p.name!r} reset")
+    for task_id in task_ids:
+        dispatch.cancel(ctx.settings, task_id)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,11 @@ DEFAULTS = {
     "SMTP_STARTTLS": False,
     "MAIL_FROM": "OpenScan Cloud <noreply@localhost>",
     "DEFAULT_JOB_SECONDS": 600.0,    # queue estimate before any job has finished
+    "JOB_QUEUE": "embedded",         # "embedded" (worker polls the database) or "celery"
+    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+    "GPU_QUEUE": None,               # Celery queue for CUDA workers; jobs go there when set
+    "STALE_JOB_SECONDS": 60,         # a running job without heartbeat this long is requeued
+    "PROJECT_MAX_AGE_DAYS": 30,      # then a project expires and its data is deleted
     # The module whose run(zip_file, work_dir, options, progress) turns photos into a model,
     # and its options (a JSON object; see cloud_backend/reconstruct/options.py).
     "PIPELINE": "cloud_backend.reconstruct.pipeline",

@@ -3,6 +3,7 @@ import math
 import re
 import secrets
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -33,6 +34,11 @@ def result_key(project):
 def work_dir(settings, project):
     """Where the job unpacks and reconstructs; kept between runs so a job resumes."""
     return Path(settings["DATA_DIR"]) / "work" / project.uid
+
+
+def result_name(project):
+    """The file name a user's download gets: owl.zip -> owl-model.zip."""
+    return project.name.removesuffix(".zip") + "-model.zip"
 
 
 def find(session, token_row, name, missing_status=400):
@@ -72,13 +78,27 @@ def create(session, settings, token_row, name, photos, parts, filesize):
 
 
 def reset(session, settings, store, project):
-    """Forget the project and its data; credit comes back unless a model was delivered.
-    A running job sees its row gone and is stopped by its worker."""
-    if project.status != "processing done":
-        project.token.credit += project.charged
+    """Forget the project and its data; credit comes back unless a model was delivered (then
+    ``charged`` is 0). A running job sees its row gone and is stopped by its worker. Returns the
+    task ids of its jobs, for the job queue to drop."""
+    project.token.credit += project.charged
+    task_ids = [job.task_id for job in project.jobs if job.task_id]
     store.delete_prefix(f"projects/{project.uid}/")
     shutil.rmtree(work_dir(settings, project), ignore_errors=True)
     session.delete(project)
+    return task_ids
+
+
+def expire_old(session, settings, store):
+    """Projects untouched for PROJECT_MAX_AGE_DAYS become ``expired`` and their data goes."""
+    cutoff = utcnow() - timedelta(days=settings["PROJECT_MAX_AGE_DAYS"])
+    old = session.scalars(select(Project).where(
+        Project.updated < cutoff, Project.status.not_in(("expired", "initialized", "processing")))).all()
+    for project in old:
+        store.delete_prefix(f"projects/{project.uid}/")
+        shutil.rmtree(work_dir(settings, project), ignore_errors=True)
+        set_status(project, "expired", stage="", progress=0)
+    return [p.name for p in old]
 
 
 def missing_parts(project):
@@ -87,11 +107,14 @@ def missing_parts(project):
 
 
 def start(session, store, settings, project):
-    """Validate the uploaded zip across its parts and queue the project."""
+    """Validate the uploaded zip across its parts and queue the project; returns the new job's
+    id (None when it was queued already)."""
     if project.status in ("initialized", "processing"):
-        return  # already queued or running: a retried request changes nothing
+        return None  # already queued or running: a retried request changes nothing
     if project.status == "processing done" or project.status == "expired":
         raise ProtocolError(f"the project is {project.status}; reset it to process it again")
+    if project.direct_upload:
+        _adopt_direct_parts(session, store, project)
     missing = missing_parts(project)
     if missing:
         raise ProtocolError(f"not all parts have arrived: missing part(s) "
@@ -104,8 +127,21 @@ def start(session, store, settings, project):
         except archive.ArchiveError as e:
             raise ProtocolError(str(e)) from None
     project.photos = len(contents.images)
-    set_status(project, "initialized", stage="queued", progress=0)
-    session.add(Job(project=project))
+    set_status(project, "initialized", stage="queued", progress=0, error="")
+    job = Job(project=project)
+    session.add(job)
+    session.flush()
+    return job.id
+
+
+def _adopt_direct_parts(session, store, project):
+    """Parts PUT straight into object storage are not seen by this server: take those of the
+    right size. (Their SHA-256 is not known; the zip check still reads every byte.)"""
+    for index in missing_parts(project):
+        if store.size(part_key(project, index)) == project.part_length(index):
+            record_part(session, project, index, project.part_length(index), "")
+    session.flush()
+    session.refresh(project)
 
 
 def set_status(project, status, stage=None, progress=None, error=None):

@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from werkzeug.exceptions import Unauthorized
 
 from .. import projects, tokens
-from ..jobs import queue
+from ..jobs import dispatch, queue
 from ..projects import ProtocolError
 from . import schemas
 from .context import external_url, services
@@ -34,17 +34,23 @@ def _token(session, token):
 
 
 def upload_links(project):
-    links = services().links
+    svc = services()
+    if project.direct_upload:
+        return [svc.store.url(projects.part_key(project, i), svc.settings["LINK_MAX_AGE"],
+                              method="put_object") for i in range(project.parts)]
     return [external_url("parts.part", uid=project.uid, index=i,
-                         sig=links.sign("upload", project.uid, i))
+                         sig=svc.links.sign("upload", project.uid, i))
             for i in range(project.parts)]
 
 
 def download_link(project):
     if project.status != "processing done":
         return ""
-    return external_url("results.result", uid=project.uid,
-                        sig=services().links.sign("download", project.uid))
+    svc = services()
+    direct = svc.store.url(projects.result_key(project), svc.settings["DOWNLOAD_MAX_AGE"],
+                           filename=projects.result_name(project))
+    return direct or external_url("results.result", uid=project.uid,
+                                  sig=svc.links.sign("download", project.uid))
 
 
 @blp.route("/status")
@@ -89,6 +95,10 @@ def create_project(args):
         row = _token(session, args["token"])
         project = projects.create(session, svc.settings, row, args["project"], args["photos"],
                                   args["parts"], args["filesize"])
+        if args["direct"]:
+            if not svc.store.presigns:
+                raise ProtocolError("direct uploads need object storage; send parts to ulink")
+            project.direct_upload = True
         return {"status": "created", "ulink": upload_links(project), "credit": row.credit}
 
 
@@ -118,7 +128,9 @@ def reset_project(args):
     svc = services()
     with svc.db.session() as session:
         project = projects.find(session, _token(session, args["token"]), args["project"])
-        projects.reset(session, svc.settings, svc.store, project)
+        task_ids = projects.reset(session, svc.settings, svc.store, project)
+    for task_id in task_ids:
+        dispatch.cancel(svc.settings, task_id)
     return {}
 
 
@@ -131,7 +143,9 @@ def start_project(args):
     svc = services()
     with svc.db.session() as session:
         project = projects.find(session, _token(session, args["token"]), args["project"])
-        projects.start(session, svc.store, svc.settings, project)
+        job_id = projects.start(session, svc.store, svc.settings, project)
+    if job_id is not None:
+        dispatch.enqueue(svc.settings, svc.db, job_id)  # after the commit: the job row exists
     return {"status": "initialized"}
 
 

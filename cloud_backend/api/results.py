@@ -25,7 +25,7 @@ def result(uid):
         project = session.query(Project).filter_by(uid=uid).one_or_none()
         if project is None or project.status != "processing done":
             raise ProtocolError("this result no longer exists", status=404)
-        name = project.name.removesuffix(".zip") + "-model.zip"
+        name = projects.result_name(project)
         key = projects.result_key(project)
     return send_file(svc.store.local_path(key), mimetype="application/zip", as_attachment=True, download_name=name,
                      conditional=True, max_age=0)

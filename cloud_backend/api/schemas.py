@@ -30,6 +30,9 @@ class CreateProjectArgs(ProjectArgs):
     photos = fields.Integer(required=True, strict=False)
     parts = fields.Integer(required=True, metadata={"description": "ceil(filesize / part size)"})
     filesize = fields.Integer(required=True, metadata={"description": "bytes of the whole zip"})
+    direct = fields.Boolean(load_default=False, metadata={
+        "description": "extension: ulink are presigned PUT URLs straight to object storage "
+                       "(when the server stores in S3); parts must then be sent with PUT"})
 
 
 class Empty(Schema):

@@ -3,7 +3,7 @@ import os
 import socket
 import statistics
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from ..models import Job, utcnow
 
@@ -24,11 +24,32 @@ def claim(session, worker):
             return None
         won = session.execute(
             update(Job).where(Job.id == job_id, Job.state == "queued")
-            .values(state="running", worker=worker, started=utcnow(), attempts=Job.attempts + 1)
+            .values(state="running", worker=worker, started=utcnow(), heartbeat=utcnow(),
+                    attempts=Job.attempts + 1)
         ).rowcount
         session.commit()
         if won:
             return session.get(Job, job_id)
+
+
+def claim_job(session, job_id, worker, stale_after):
+    """Claim one given job (a Celery delivery): queued, or running with a stale heartbeat
+    (its worker died). False when it is done, cancelled or alive elsewhere."""
+    cutoff = utcnow() - stale_after
+    won = session.execute(
+        update(Job).where(Job.id == job_id, or_(
+            Job.state == "queued",
+            and_(Job.state == "running", func.coalesce(Job.heartbeat, Job.started) < cutoff)))
+        .values(state="running", worker=worker, started=utcnow(), heartbeat=utcnow(),
+                attempts=Job.attempts + 1)).rowcount
+    return bool(won)
+
+
+def stale_jobs(session, stale_after):
+    """Running jobs whose worker stopped beating (killed outright, machine gone)."""
+    cutoff = utcnow() - stale_after
+    return session.scalars(select(Job.id).where(
+        Job.state == "running", func.coalesce(Job.heartbeat, Job.started) < cutoff)).all()
 
 
 def requeue_orphans(session, alive):

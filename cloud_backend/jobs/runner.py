@@ -80,6 +80,7 @@ def _finish(db, settings, job_id, state, error=""):
         project = job.project
         if state == "done":
             projects.set_status(project, "processing done", stage="done", progress=100, error="")
+            project.charged = 0  # delivered: the credit is spent for good
         else:
             projects.set_status(project, "processing failed", error=error)
         to, name = project.token.mail, project.name

@@ -3,13 +3,17 @@ job can be killed (resetProject) without taking the worker down, and a crash cos
 import logging
 import socket
 import threading
+import time
 
 import psutil
 
+from .. import projects
 from ..db import Database
+from ..storage import open_store
 from . import queue, supervisor
 
 log = logging.getLogger(__name__)
+EXPIRY_INTERVAL = 3600.0  # seconds between sweeps for expired projects
 
 
 def _alive(worker):
@@ -36,7 +40,11 @@ class Worker:
             for job in queue.requeue_orphans(session, _alive):
                 log.info("job %s was interrupted; it resumes from its last finished stage", job.id)
         log.info("worker %s waiting for jobs", self.name)
+        next_expiry = 0.0
         while not self.stopping.is_set():
+            if time.monotonic() > next_expiry:
+                self._expire()
+                next_expiry = time.monotonic() + EXPIRY_INTERVAL
             with self.db.session() as session:
                 job = queue.claim(session, self.name)
                 job_id = job.id if job else None
@@ -44,6 +52,12 @@ class Worker:
                 self.stopping.wait(self.poll)
             else:
                 self._run_job(job_id)
+
+    def _expire(self):
+        with self.db.session() as session:
+            expired = projects.expire_old(session, self.settings, open_store(self.settings))
+        if expired:
+            log.info("expired %d old projects: %s", len(expired), ", ".join(expired))
 
     def stop(self):
         self.stopping.set()

@@ -7,6 +7,8 @@ class PartLocked(Exception):
 
 
 class BlobStore(ABC):
+    presigns = False  # whether url() gives presigned URLs straight to the store
+
     # Whole blobs ---------------------------------------------------------------------------
     @abstractmethod
     def open(self, key):
@@ -26,6 +28,11 @@ class BlobStore(ABC):
 
     def local_path(self, key):
         """A filesystem path of ``key`` when the store has one (lets Flask serve ranges itself)."""
+        return None
+
+    def url(self, key, expires, filename=None, method="get_object"):
+        """A presigned URL straight to the store (GET, or PUT with method="put_object"), when
+        the store can make one; None otherwise (the server then serves the bytes itself)."""
         return None
 
     # Staged writes: a blob grows by appends and becomes visible only when committed ----------

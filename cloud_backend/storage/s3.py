@@ -16,6 +16,8 @@ TAIL = ".tail"
 
 
 class S3Store(BlobStore):
+    presigns = True
+
     def __init__(self, bucket, prefix="", endpoint_url=None, region=None):
         self.bucket, self.prefix = bucket, prefix.strip("/")
         self.s3 = boto3.client("s3", endpoint_url=endpoint_url, region_name=region,
