@@ -1,6 +1,7 @@
 """`openscan-cloud`: run the server and the worker, and administer tokens and projects."""
 import logging
 import signal
+from pathlib import Path
 
 import click
 from sqlalchemy import select
@@ -65,21 +66,31 @@ def serve(ctx, host, port, threads, no_worker, data_dir):
 
 
 @main.command()
-@click.option("--beat", is_flag=True, help="with JOB_QUEUE=celery: also run the periodic tasks "
-                                          "(stale-job sweep, expiry); in exactly one worker")
 @pass_ctx
-def worker(ctx, beat):
+def worker(ctx):
     """Process queued jobs, one at a time, until SIGTERM (a Celery worker when JOB_QUEUE=celery)."""
     ctx.database()
     if ctx.settings["JOB_QUEUE"] == "celery":
         from .jobs.celery_app import worker_main
-        worker_main(ctx.settings, beat=beat)
+        worker_main(ctx.settings)
         return
     from .jobs.worker import Worker
     w = Worker(ctx.settings)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: w.stop())
     w.run()
+
+
+@main.command()
+@pass_ctx
+def beat(ctx):
+    """With JOB_QUEUE=celery: the periodic tasks (re-send jobs of dead workers, expire old
+    projects). Run exactly one."""
+    if ctx.settings["JOB_QUEUE"] != "celery":
+        raise click.ClickException("beat is for JOB_QUEUE=celery; the embedded worker does this itself")
+    from .jobs.celery_app import make_app
+    make_app(ctx.settings).Beat(loglevel="INFO", schedule=str(
+        Path(ctx.settings["DATA_DIR"]) / "celerybeat-schedule")).run()
 
 
 # --- tokens -----------------------------------------------------------------------------------

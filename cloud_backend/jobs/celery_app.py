@@ -33,7 +33,8 @@ def make_app(settings):
         broker_transport_options={"visibility_timeout": 12 * 3600},
         worker_hijack_root_logger=False,
         beat_schedule={
-            "requeue-stale-jobs": {"task": "openscan.requeue_stale", "schedule": 30.0},
+            "requeue-stale-jobs": {"task": "openscan.requeue_stale",
+                                   "schedule": max(settings["STALE_JOB_SECONDS"] / 2, 1.0)},
             "expire-projects": {"task": "openscan.expire_projects", "schedule": 3600.0},
         })
     app.conf.openscan_settings = settings
@@ -97,15 +98,14 @@ def revoke(settings, task_id):
     _app(settings).control.revoke(task_id)
 
 
-def worker_main(settings, beat=False):
-    """`openscan-cloud worker --celery`: this machine takes the GPU queue too if it has CUDA."""
+def worker_main(settings):
+    """`openscan-cloud worker` with JOB_QUEUE=celery: this machine takes the GPU queue too if it
+    has CUDA."""
     queues = [DEFAULT_QUEUE]
     if settings["GPU_QUEUE"] and _has_cuda():
         queues.insert(0, settings["GPU_QUEUE"])
     argv = ["worker", "--concurrency=1", f"--queues={','.join(queues)}", "--loglevel=INFO",
             f"--hostname=openscan-{os.getpid()}@{socket.gethostname()}"]
-    if beat:
-        argv.append("--beat")
     make_app(settings).worker_main(argv)
 
 

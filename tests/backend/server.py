@@ -44,7 +44,7 @@ class Server:
             try:
                 if requests.get(f"{self.url}/status", timeout=1).ok:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or slow to answer under load
                 time.sleep(0.1)
             if self.process.poll() is not None:
                 break
