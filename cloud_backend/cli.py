@@ -252,6 +252,18 @@ def project_show(ctx, ref):
                    + (f"\nerror: {p.error}" if p.error else ""))
 
 
+@project.command("expire")
+@click.option("--days", type=click.IntRange(min=0), help="age limit (default PROJECT_MAX_AGE_DAYS)")
+@pass_ctx
+def project_expire(ctx, days):
+    """Expire projects untouched for the age limit now and delete their data (the worker or
+    beat also does this every hour)."""
+    settings = dict(ctx.settings, PROJECT_MAX_AGE_DAYS=days) if days is not None else ctx.settings
+    with ctx.database().session() as session:
+        expired = projects.expire_old(session, settings, open_store(settings))
+    click.echo(f"{len(expired)} project(s) expired" + (f": {', '.join(expired)}" if expired else ""))
+
+
 @project.command("reset")
 @click.argument("ref")
 @pass_ctx

@@ -155,3 +155,28 @@ def test_reset_revokes_the_job_and_ends_its_process_tree(cluster, data):
     while runners() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert runners() == [] and jobs(cluster, "slow.zip") == []
+
+
+def test_old_projects_expire_and_their_storage_is_cleaned(cluster, data, infra):
+    import subprocess
+    import sys
+
+    import boto3
+    client = Client(cluster.api.url, cluster.api.token())
+    client.upload_all("old.zip", data, 200_000, photos=6)
+    final = watch(client, "old.zip", done, timeout=120)[-1]
+    assert final["status"] == "processing done"
+    prefix = final["dlink"].split("/openscan/", 1)[1].split("result.zip")[0]  # test/projects/<uid>/
+    s3 = boto3.client("s3", endpoint_url=cluster.settings["S3_ENDPOINT_URL"], **{
+        "aws_access_key_id": "openscan", "aws_secret_access_key": "openscan-secret",
+        "region_name": "us-east-1"})
+
+    def stored():
+        return s3.list_objects_v2(Bucket="openscan", Prefix=prefix).get("KeyCount", 0)
+    assert stored() >= 2  # the parts and the result
+    out = subprocess.run([sys.executable, "-m", "cloud_backend.cli", "project", "expire", "--days", "0"],
+                         env=cluster.env, capture_output=True, text=True, check=True).stdout
+    assert "old.zip" in out
+    info = client.call("getProjectInfo", project="old.zip").json()
+    assert info["status"] == "expired" and info["dlink"] == ""
+    assert stored() == 0
