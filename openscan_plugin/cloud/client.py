@@ -147,10 +147,13 @@ class CloudClient:
         PATCH), or send the part again whole when the server has no tus. 4xx: CloudError."""
         start, _ = package.part_range(index)
         length = package.part_length(index)
-        retry, sent = self.retry.new(status_forcelist=None), 0
+        fresh = self.retry.new(status_forcelist=None)
+        retry, sent, best = fresh, 0, -1
         while True:
             try:
                 offset = self._held(link, length)
+                if (offset or 0) > best:    # progress since the last error: a fresh retry budget
+                    retry, best = fresh, offset or 0
                 if offset == length:        # all there already (the answer to the last try was lost)
                     on_progress(start + length)
                     return sent
