@@ -98,8 +98,8 @@ def register(main: click.Group) -> None:
     @click.option("--scans-dir", type=click.Path(file_okay=False))
     @click.option("--no-web", is_flag=True, help="no web panel (button and queue only)")
     @click.option("--no-trigger", is_flag=True, help="no GPIO button")
-    @click.option("--points", type=click.IntRange(1, 2000), default=60, show_default=True,
-                  help="camera positions of a scan started by the button")
+    @click.option("--points", type=click.IntRange(1, 2000),
+                  help="camera positions of a scan started by the button (default: the profile's trigger.points)")
     def daemon(server, token, config_file, data_dir, profile, shield, simulate, host, port,
                scans_dir, no_web, no_trigger, points):
         """The headless rig service: web panel, GPIO trigger and upload queue in one process
