@@ -83,7 +83,7 @@ def register(main: click.Group) -> None:
     @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
     @click.option("--scans-dir", type=click.Path(file_okay=False),
                   help="scan folders to list (default $OPENSCAN_SCANS_DIR or DATA_DIR/scans)")
-    def serve(server, token, config_file, data_dir, host, port, scans_dir):
+    def serve(server, token, data_dir, config_file, host, port, scans_dir):
         """The cloud panel on its own (scans, upload button, progress, 3D view) + the queue."""
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
         settings = load_settings(config_file, server=server, token=token, data_dir=data_dir,
@@ -91,7 +91,7 @@ def register(main: click.Group) -> None:
         raise SystemExit(run_daemon(settings, host=host, port=port))
 
     @main.command()
-    @with_cloud_options
+    @with_cloud_options(config=False)
     @with_profile_options
     @click.option("--host", default="0.0.0.0", show_default=True)
     @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
@@ -100,7 +100,7 @@ def register(main: click.Group) -> None:
     @click.option("--no-trigger", is_flag=True, help="no GPIO button")
     @click.option("--points", type=click.IntRange(1, 2000),
                   help="camera positions of a scan started by the button (default: the profile's trigger.points)")
-    def daemon(server, token, config_file, data_dir, profile, shield, simulate, host, port,
+    def daemon(server, token, data_dir, profile, shield, config_file, simulate, host, port,
                scans_dir, no_web, no_trigger, points):
         """The headless rig service: web panel, GPIO trigger and upload queue in one process
         (systemd Type=notify with watchdog; see systemd/openscan-rig.service)."""

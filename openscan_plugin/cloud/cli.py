@@ -17,20 +17,23 @@ from .queue import QueueError, UploadQueue
 from .settings import load_settings
 from .worker import QueueLock, Worker, reset_entry, unpack_result
 
+config_option = click.option("--config", "config_file", type=click.Path(dir_okay=False),
+                             help="rig config file (default $OPENSCAN_CONFIG or ~/.config/openscan/rig.json)")
 cloud_options = [
     click.option("--server", help="OpenScanCloud server URL (default: the rig config's cloud.server)"),
     click.option("--token", help="your 32-character token (default: the rig config's cloud.token)"),
-    click.option("--config", "config_file", type=click.Path(dir_okay=False),
-                 help="rig config file (default $OPENSCAN_CONFIG or ~/.config/openscan/rig.json)"),
     click.option("--data-dir", type=click.Path(file_okay=False),
                  help="where the upload queue lives (default $OPENSCAN_DATA_DIR or ~/.local/share/openscan)"),
 ]
 
 
-def with_cloud_options(f):
-    for option in reversed(cloud_options):
-        f = option(f)
-    return f
+def with_cloud_options(f=None, *, config=True):
+    """The cloud options; config=False where the profile options already bring --config."""
+    def wrap(f):
+        for option in reversed(cloud_options + ([config_option] if config else [])):
+            f = option(f)
+        return f
+    return wrap(f) if f is not None else wrap
 
 
 def _queue(settings) -> UploadQueue:
@@ -127,7 +130,7 @@ def register(main: click.Group) -> None:
               help="bytes per part (only for servers configured with another PART_SIZE)")
 @click.option("--resume", "resume_id", type=int, help="continue queued upload #ID in the foreground")
 @click.option("--no-wait", is_flag=True, help="only queue it (the daemon sends it)")
-def upload(server, token, config_file, data_dir, folder, part_size, resume_id, no_wait):
+def upload(server, token, data_dir, config_file, folder, part_size, resume_id, no_wait):
     """Send a folder of photos (a rig scan or any .jpg/.png folder) to OpenScanCloud and fetch
     the model into FOLDER/model/."""
     settings = load_settings(config_file, server=server, token=token, part_size=part_size,
@@ -158,7 +161,7 @@ def upload(server, token, config_file, data_dir, folder, part_size, resume_id, n
 @click.option("--reset", "reset_id", type=int, help="start upload #ID over (resets its project on the server)")
 @click.option("--cancel", "cancel_id", type=int, help="cancel upload #ID")
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
-def status(server, token, config_file, data_dir, retry_id, reset_id, cancel_id, as_json):
+def status(server, token, data_dir, config_file, retry_id, reset_id, cancel_id, as_json):
     """The upload queue: every entry's state; retry, reset or cancel one."""
     settings = load_settings(config_file, data_dir=data_dir)
     queue = _queue(settings)
@@ -187,7 +190,7 @@ def status(server, token, config_file, data_dir, retry_id, reset_id, cancel_id, 
 @with_cloud_options
 @click.argument("what")
 @click.option("--out", type=click.Path(file_okay=False), help="folder for the model (project names only)")
-def download(server, token, config_file, data_dir, what, out):
+def download(server, token, data_dir, config_file, what, out):
     """Fetch a finished model again: WHAT is a queue entry's #ID, or a project name on the
     server (then --out says where to unpack it)."""
     from pathlib import Path
