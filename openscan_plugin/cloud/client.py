@@ -26,6 +26,10 @@ CHUNK = 1 << 20
 class CloudError(Exception):
     """The server refused (4xx): a message for the user; trying again will not help."""
 
+    def __init__(self, message: str, status: Optional[int] = None):
+        super().__init__(message)
+        self.status = status
+
 
 class TransientError(CloudError):
     """Network trouble or a 5xx: the same request may succeed later."""
@@ -36,10 +40,14 @@ class Cancelled(Exception):
 
 
 def _message(r: requests.Response) -> str:
+    """The server's reason: our servers send {"error": ...}; older ones anything or nothing."""
     try:
-        return r.json().get("error") or r.text
+        body = r.json()
     except ValueError:
-        return r.text.strip()[:200] or r.reason
+        body = None
+    if isinstance(body, dict) and body.get("error"):
+        return str(body["error"])
+    return r.text.strip()[:200] or f"HTTP {r.status_code} {r.reason}"
 
 
 class _Body:
@@ -88,11 +96,11 @@ class CloudClient:
         except NETWORK_ERRORS as exc:
             raise TransientError(f"{endpoint}: cannot reach {self.server} ({_short(exc)})") from None
         if r.status_code >= 500:
-            raise TransientError(f"{endpoint}: server error {r.status_code}: {_message(r)}")
+            raise TransientError(f"{endpoint}: server error {r.status_code}: {_message(r)}", r.status_code)
         if r.status_code == 401 and endpoint != "getProjectInfo":
-            raise CloudError(f"{endpoint}: the server refused the login (HTTP Basic auth)")
+            raise CloudError(f"{endpoint}: the server refused the login (HTTP Basic auth)", 401)
         if r.status_code >= 400:
-            raise CloudError(f"{endpoint}: {_message(r)}")
+            raise CloudError(f"{endpoint}: {_message(r)}", r.status_code)
         try:
             return r.json()
         except ValueError:
@@ -127,9 +135,7 @@ class CloudClient:
         try:
             return self.call("getProjectInfo", project=project)
         except CloudError as exc:
-            if isinstance(exc, TransientError):
-                raise
-            if "401" in str(exc) or "unknown project" in str(exc).lower():
+            if exc.status == 401:
                 return None
             raise
 

@@ -70,6 +70,21 @@ def upload(name):
     return jsonify(svc().view(entry)), 202
 
 
+@bp.post("/api/upload")
+def upload_folder():
+    """Queue any folder below the scans dir, nested too (OpenScan3: projects/<name>/scanNN):
+    JSON {"folder": "<absolute path or path relative to the scans dir>"}."""
+    data = request.get_json(silent=True) or {}
+    root = svc().settings.scans_dir.resolve()
+    if not isinstance(data.get("folder"), str) or not data["folder"]:
+        return _error('send JSON {"folder": "<path below the scans dir>"}')
+    folder = (root / data["folder"]).resolve()
+    if not folder.is_relative_to(root) or not folder.is_dir():
+        return _error(f"{data['folder']} is not a folder below {root}")
+    entry = svc().enqueue(folder)
+    return jsonify(svc().view(entry)), 202
+
+
 @bp.get("/api/uploads")
 def uploads():
     return jsonify(uploads=[svc().view(e) for e in svc().queue.list()])

@@ -80,12 +80,27 @@ def test_bad_requests_get_json_errors(panel):
     assert r.status_code == 400 and "no .jpg/.jpeg/.png photos" in r.get_json()["error"]
     assert client.get("/cloud/scans/owl/model/..%2f..%2frig.json").status_code == 404
     assert client.get("/cloud/scans/owl/result.zip").status_code == 404
+    r = client.post("/cloud/api/upload", json={"folder": "/etc"})
+    assert r.status_code == 400 and "is not a folder below" in r.get_json()["error"]
+    r = client.post("/cloud/api/upload", json={"folder": "../"})
+    assert r.status_code == 400
     r = client.post("/cloud/api/uploads/99/cancel")
     assert r.status_code == 400 and "no upload #99" in r.get_json()["error"]
     # no token yet: refused before anything is queued
     r = client.post("/cloud/api/scans/vase/upload")
     assert r.status_code == 400 and "no server/token" in r.get_json()["error"]
     assert client.get("/cloud/api/uploads").get_json()["uploads"] == []
+
+
+def test_nested_folder_by_path(panel, tmp_path):
+    """OpenScan3 keeps scans as projects/<project>/scanNN: queue one by its path."""
+    client, server, token, service, _ = panel
+    client.post("/cloud/api/settings", json={"server": server.url, "token": token})
+    nested = make_photos(service.settings.scans_dir / "projects" / "owl" / "scan01", count=2, size=1000)
+    r = client.post("/cloud/api/upload", json={"folder": "projects/owl/scan01"})
+    assert r.status_code == 202, r.get_json()
+    done = wait_state(client, r.get_json()["id"], "done")
+    assert done["folder"] == str(nested) and (nested / "model" / "model.obj").is_file()
 
 
 def test_cancel_then_retry(panel):
