@@ -83,7 +83,8 @@ def link_photos(src: Path, dst: Path) -> int:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("photos", nargs="?", type=Path, help="a folder of photos instead of a simulated scan")
-    parser.add_argument("--points", type=int, default=40, help="camera positions of the simulated scan")
+    parser.add_argument("--points", type=int, default=18, help="camera positions per ring of the simulated scan")
+    parser.add_argument("--rings", default="20,45", help="rotor angles of the simulated scan's rings")
     parser.add_argument("--out", type=Path, default=ROOT / "demo")
     args = parser.parse_args()
     out = args.out.resolve()
@@ -104,8 +105,10 @@ def main():
             step(2, f"taking the photos from {args.photos}")
             print(f"      {link_photos(args.photos, folder)} photos linked into {folder}")
         else:
-            step(2, f"the simulated rig scans an object: {args.points} positions -> {folder}")
-            if openscan("scan", "--simulate", "--points", args.points, "--out", folder, env=env):
+            step(2, f"the simulated rig scans an object: {args.points} positions on rings at "
+                    f"{args.rings} deg -> {folder}")
+            if openscan("scan", "--simulate", "--mode", "turntable", "--points", args.points,
+                        "--rings", args.rings, "--out", folder, env=env):
                 sys.exit("the scan failed")
 
         step(3, "upload queue -> backend -> reconstruction -> download (openscan upload)")

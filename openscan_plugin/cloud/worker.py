@@ -125,9 +125,11 @@ class Worker:
         package = ScanPackage.from_snapshot(e.folder, json.loads(e.snapshot), e.part_size)
         package.check_unchanged()
         info = client.project_info(e.project)
-        if info is None:
+        first = e.parts_done
+        if info is None:                               # new, or reset on the server meanwhile
             client.preflight(package.photos, package.size)
             links = client.create_project(e.project, package.photos, package.parts, package.size)
+            first = 0
         elif info.get("status") == "created":
             links = info.get("ulink") or []
             if len(links) != package.parts:
@@ -135,9 +137,9 @@ class Worker:
         else:                                          # already started (the answer got lost)
             self._set(e.id, state="processing", parts_done=e.parts, bytes_done=e.size)
             return
-        self._set(e.id, state="uploading", error=None)
+        self._set(e.id, state="uploading", error=None, parts_done=first)
         last_save = [0.0]
-        for index in range(e.parts_done, package.parts):
+        for index in range(first, package.parts):
             def progress(pos, index=index):
                 self.live[e.id] = {"bytes_done": pos, "parts_done": index}
                 if time.monotonic() - last_save[0] > 0.5:   # the DB is for other processes

@@ -53,3 +53,22 @@ def test_download_resumes_with_range(tmp_path, backend):
     client.download(dlink, tmp_path / "again.zip", lambda done, total: seen.append((done, total)))
     assert (tmp_path / "again.zip").read_bytes() == whole
     assert seen[0][0] > 100 and seen[-1] == (len(whole), len(whole))   # it started at byte 100
+
+
+def test_project_reset_on_server_mid_upload_starts_it_over(tmp_path, backend):
+    """The half-sent project was reset on the server (from another client or by the admin):
+    the next try creates it again and sends every part, not trusting its old count."""
+    server = backend()
+    photos = make_photos(tmp_path / "owl", count=6, size=40_000)
+    package = ScanPackage.from_folder(photos, 100_000)
+    queue = UploadQueue(tmp_path / "rig" / "uploads.sqlite")
+    entry = queue.add(package, server.url, server.token())
+    client = CloudClient(server.url, entry.token)
+    links = client.create_project(entry.project, package.photos, package.parts, package.size)
+    client.upload_part(links[0], package, 0)
+    queue.update(entry.id, state="uploading", parts_done=1)      # as if the rig died after part 1
+    client.reset_project(entry.project)
+    assert Worker(queue).process(entry.id)
+    done = queue.get(entry.id)
+    assert done.state == "done", done.error
+    assert done.bytes_sent == package.size                       # all parts, part 1 again too
