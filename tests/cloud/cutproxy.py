@@ -1,12 +1,15 @@
 """A loopback TCP proxy that cuts connections at given byte positions of the client->server
-stream (counted over all connections), like a Wi-Fi drop in the middle of an upload."""
+stream (counted over all connections), like a Wi-Fi drop in the middle of an upload, and can
+limit the upstream rate like a slow link."""
 import socket
 import threading
+import time
 
 
 class CutProxy:
-    def __init__(self, target_port: int, cuts=()):
+    def __init__(self, target_port: int, cuts=(), rate: float | None = None):
         self.target = ("127.0.0.1", target_port)
+        self.rate = rate                 # upstream bytes per second per connection, None: unlimited
         self.cuts = sorted(cuts)
         self.upstream_bytes = 0          # everything the client sent, including what was cut off
         self.cuts_done = 0
@@ -46,6 +49,8 @@ class CutProxy:
                 if not data:
                     break
                 if upstream:
+                    if self.rate:
+                        time.sleep(len(data) / self.rate)
                     allowed = self._allow(len(data))
                     if allowed < 0:
                         dst.sendall(data[:-1 - allowed])
