@@ -228,5 +228,15 @@ def calibrate(profile, shield, config_file, simulate, views, cols, rows, square_
                f"reprojection RMS {result['rms_px']:.3f} px over {result['views']} views -> {path}")
 
 
+def _register_cloud_commands():
+    """upload/status/download (cloud/cli.py) and serve/daemon (daemon.py) live in their modules."""
+    from .cloud.cli import register
+    register(main)
+    from .daemon import register as register_daemon
+    register_daemon(main)
+
+
+_register_cloud_commands()
+
 if __name__ == "__main__":
     main()

@@ -1,106 +1,137 @@
-"""Drive one project through a local `openscan-cloud serve`, printing its status as it changes.
+"""The whole chain on the embedded defaults: a local backend, the simulated rig scans an object,
+the upload queue sends it, the backend reconstructs it, the textured model lands in the scan
+folder. Progress is shown all the way; Ctrl-C stops cleanly (the upload stays queued).
 
-    scripts/demo [PHOTO_FOLDER] [--out demo]
+    scripts/demo [PHOTO_FOLDER] [--points 40] [--out demo]
 
-PHOTO_FOLDER defaults to ../shared/datasets/middlebury_templeRing/images.
+Without PHOTO_FOLDER the simulated rig scans; with it, those photos are sent instead (linked
+into OUT/scans/<name>, so the model never lands in your folder).
 """
 import argparse
-import math
+import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_PHOTOS = ROOT.parent / "shared" / "datasets" / "middlebury_templeRing" / "images"
-AUTH = ("openscan", "free")
-PART = 200_000_000
+IMAGES = (".jpg", ".jpeg", ".png")
 
 
-def start_server(data_dir):
+def step(n, text):
+    print(f"\n[{n}/4] {text}", flush=True)
+
+
+def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+        return s.getsockname()[1]
+
+
+def start_backend(data_dir: Path):
+    port = free_port()
     log = open(data_dir / "server.log", "ab")
-    server = subprocess.Popen([sys.executable, "-m", "cloud_backend.cli", "serve", "--port",
-                               str(port), "--data-dir", str(data_dir)], stdout=log, stderr=log)
+    server = subprocess.Popen([sys.executable, "-m", "cloud_backend.cli", "serve", "--host", "127.0.0.1",
+                               "--port", str(port), "--data-dir", str(data_dir)], stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     for _ in range(600):
         try:
-            requests.get(f"{url}/status", timeout=1).raise_for_status()
-            return server, url
+            if requests.get(f"{url}/status", timeout=1).ok:
+                return server, url
         except requests.RequestException:
-            if server.poll() is not None:
-                sys.exit(f"the server did not start; see {data_dir / 'server.log'}")
-            time.sleep(0.1)
-    sys.exit("the server did not answer within a minute")
+            pass
+        if server.poll() is not None:
+            sys.exit(f"the backend did not start; see {data_dir / 'server.log'}")
+        time.sleep(0.1)
+    server.terminate()
+    sys.exit("the backend did not answer within a minute")
 
 
-def new_token(data_dir):
-    out = subprocess.run([sys.executable, "-m", "cloud_backend.cli", "--data-dir", str(data_dir),
-                          "token", "create", "--mail", "demo@localhost"],
-                         capture_output=True, text=True, check=True).stdout
-    return out.strip().splitlines()[-1]
+def new_token(data_dir: Path) -> str:
+    out = subprocess.run([sys.executable, "-m", "cloud_backend.cli", "--data-dir", str(data_dir), "token",
+                          "create", "--mail", "demo@localhost"], capture_output=True, text=True)
+    if out.returncode:
+        sys.exit(f"could not create a token: {out.stderr.strip()}")
+    return out.stdout.strip().splitlines()[-1]
 
 
-def call(url, endpoint, **params):
-    r = requests.get(f"{url}/{endpoint}", params=params, auth=AUTH, timeout=60)
-    if r.status_code != 200:
-        sys.exit(f"{endpoint}: {r.status_code} {r.json().get('error', r.text)}")
-    return r.json()
+def openscan(*args, env):
+    """An `openscan` subcommand with the terminal attached, so its progress bars show."""
+    return subprocess.call([sys.executable, "-m", "openscan_plugin.cli", *map(str, args)], env=env, cwd=ROOT)
+
+
+def link_photos(src: Path, dst: Path) -> int:
+    photos = sorted(p for p in src.iterdir() if p.is_file() and p.suffix.lower() in IMAGES)
+    if not photos:
+        sys.exit(f"no .jpg/.jpeg/.png photos in {src}")
+    dst.mkdir(parents=True)
+    if (src / "manifest.json").is_file():   # a rig scan: its manifest helps the reconstruction
+        photos.append(src / "manifest.json")
+    for p in photos:
+        try:
+            os.link(p, dst / p.name)        # no copy of a big photo set when on the same disk
+        except OSError:
+            shutil.copy2(p, dst / p.name)
+    return sum(p.suffix.lower() in IMAGES for p in photos)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("photos", nargs="?", type=Path, default=DEFAULT_PHOTOS)
+    parser.add_argument("photos", nargs="?", type=Path, help="a folder of photos instead of a simulated scan")
+    parser.add_argument("--points", type=int, default=18, help="camera positions per ring of the simulated scan")
+    parser.add_argument("--rings", default="20,45", help="rotor angles of the simulated scan's rings")
     parser.add_argument("--out", type=Path, default=ROOT / "demo")
     args = parser.parse_args()
-    photos = sorted(p for p in args.photos.glob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
-    if not photos:
-        sys.exit(f"no .jpg/.png photos in {args.photos}; give a folder of photos")
-    data_dir = args.out / "server"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    server, url = start_server(data_dir)
+    out = args.out.resolve()
+    (out / "server").mkdir(parents=True, exist_ok=True)
+    (out / "rig").mkdir(parents=True, exist_ok=True)
+
+    step(1, "starting a local backend (openscan-cloud serve, SQLite + blob folder, embedded worker)")
+    server, url = start_backend(out / "server")
     try:
-        token, name = new_token(data_dir), f"{int(time.time())}-{args.photos.name}.zip"
-        print(f"server {url}, token {token}")
-        with tempfile.TemporaryDirectory() as tmp:
-            archive = Path(tmp) / name
-            with zipfile.ZipFile(archive, "w") as zf:
-                for p in photos:
-                    zf.write(p, p.name)
-            size = archive.stat().st_size
-            links = call(url, "createProject", token=token, project=name, photos=len(photos),
-                         parts=math.ceil(size / PART), filesize=size)["ulink"]
-            with open(archive, "rb") as f:
-                for i, link in enumerate(links):
-                    requests.post(link, data=f.read(PART), timeout=600).raise_for_status()
-                    print(f"uploaded part {i + 1}/{len(links)}")
-        call(url, "startProject", token=token, project=name)
-        last, started = None, time.monotonic()
-        while True:
-            info = call(url, "getProjectInfo", token=token, project=name)
-            line = f"{info['status']}: {info['stage']} {info['progress']:.0f}%"
-            if line != last:
-                print(f"[{time.monotonic() - started:6.1f}s] {line}", flush=True)
-                last = line
-            if info["status"] in ("processing done", "processing failed", "expired"):
-                break
-            time.sleep(1)
-        if info["status"] != "processing done":
-            sys.exit(f"failed: {info['error']}")
-        result = args.out / name.removesuffix(".zip")
-        result.mkdir(parents=True, exist_ok=True)
-        with open(result / "result.zip", "wb") as f:
-            f.write(requests.get(info["dlink"], timeout=600).content)
-        zipfile.ZipFile(result / "result.zip").extractall(result)
-        print(f"model in {result}: {', '.join(sorted(os.listdir(result)))}")
+        token = new_token(out / "server")
+        print(f"      {url}, token {token}  (log: {out / 'server' / 'server.log'})")
+        env = {**os.environ, "OPENSCAN_DATA_DIR": str(out / "rig"), "OPENSCAN_CONFIG": str(out / "rig" / "rig.json"),
+               "OPENSCAN_SCANS_DIR": str(out / "scans")}
+        (out / "rig" / "rig.json").write_text(json.dumps({"cloud": {"server": url, "token": token}}, indent=1))
+
+        folder = out / "scans" / time.strftime("scan-%Y%m%d-%H%M%S")
+        if args.photos:
+            step(2, f"taking the photos from {args.photos}")
+            print(f"      {link_photos(args.photos, folder)} photos linked into {folder}")
+        else:
+            step(2, f"the simulated rig scans an object: {args.points} positions on rings at "
+                    f"{args.rings} deg -> {folder}")
+            if openscan("scan", "--simulate", "--mode", "turntable", "--points", args.points,
+                        "--rings", args.rings, "--out", folder, env=env):
+                sys.exit("the scan failed")
+
+        step(3, "upload queue -> backend -> reconstruction -> download (openscan upload)")
+        started = time.monotonic()
+        if openscan("upload", folder, env=env):
+            sys.exit(f"the upload did not finish; `OPENSCAN_DATA_DIR={out / 'rig'} openscan status` shows it")
+        print(f"      {time.monotonic() - started:.0f} s from the first byte to the model on the rig")
+
+        step(4, f"the textured model is in {folder / 'model'}")
+        for f in sorted((folder / "model").iterdir()):
+            if f.is_file():
+                print(f"      {f.name:<16} {f.stat().st_size / 1e3:>9.1f} kB")
+        report = folder / "model" / "report.json"
+        if report.exists():
+            r = json.loads(report.read_text())
+            print(f"      {r.get('images_registered')}/{r.get('images_given')} photos registered, "
+                  f"reprojection error {r.get('reprojection_error_px', 0):.2f} px, units {r.get('units')}")
+        print(f"\nSee it in the browser: OPENSCAN_DATA_DIR={out / 'rig'} OPENSCAN_CONFIG={out / 'rig' / 'rig.json'} "
+              f"OPENSCAN_SCANS_DIR={out / 'scans'} openscan serve --port 8080  ->  http://127.0.0.1:8080/cloud/"
+              "\n(the backend of this demo stops now; start one with `openscan-cloud serve` to upload more)")
+    except KeyboardInterrupt:
+        print("\nstopped", file=sys.stderr)
+        sys.exit(130)
     finally:
         server.terminate()
         server.wait()

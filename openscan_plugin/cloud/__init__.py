@@ -1,0 +1,1 @@
+"""Sending scans to an OpenScanCloud server: packaging, the API client, the upload queue."""

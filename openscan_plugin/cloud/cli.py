@@ -1,0 +1,230 @@
+"""`openscan upload / status / download`: the cloud from the command line.
+
+`upload` puts the folder into the same persistent queue the daemon and the web UI use and works
+it in the foreground with a progress bar; when the daemon already works the queue, it just
+follows the entry's progress. Ctrl-C stops cleanly: the entry stays queued and resumes later.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+import click
+
+from .client import CloudClient, CloudError
+from .package import PackageError, ScanPackage
+from .queue import QueueError, UploadQueue
+from .settings import load_settings
+from .worker import QueueLock, Worker, reset_entry, unpack_result
+
+config_option = click.option("--config", "config_file", type=click.Path(dir_okay=False),
+                             help="rig config file (default $OPENSCAN_CONFIG or ~/.config/openscan/rig.json)")
+cloud_options = [
+    click.option("--server", help="OpenScanCloud server URL (default: the rig config's cloud.server)"),
+    click.option("--token", help="your 32-character token (default: the rig config's cloud.token)"),
+    click.option("--data-dir", type=click.Path(file_okay=False),
+                 help="where the upload queue lives (default $OPENSCAN_DATA_DIR or ~/.local/share/openscan)"),
+]
+
+
+def with_cloud_options(f=None, *, config=True):
+    """The cloud options; config=False where the profile options already bring --config."""
+    def wrap(f):
+        for option in reversed(cloud_options + ([config_option] if config else [])):
+            f = option(f)
+        return f
+    return wrap(f) if f is not None else wrap
+
+
+def _queue(settings) -> UploadQueue:
+    return UploadQueue(settings.queue_path)
+
+
+def describe(e) -> str:
+    if e.state == "uploading":
+        return f"uploading {e.bytes_done / 1e6:.0f}/{e.size / 1e6:.0f} MB, part {min(e.parts_done + 1, e.parts)}/{e.parts}"
+    if e.state == "processing":
+        return f"processing: {e.stage or ''} {e.progress or 0:.0f}%"
+    if e.state == "done":
+        return f"done: model in {e.result}"
+    if e.state == "failed":
+        return f"failed: {e.error}"
+    return e.state + (f" ({e.error})" if e.error else "")
+
+
+def follow(queue: UploadQueue, entry_id: int, worker: Worker | None, done: threading.Event) -> None:
+    """Show an entry's progress until `done`: a byte bar while uploading, then the stage."""
+    from tqdm import tqdm
+    bar, last = None, None
+    while not done.wait(0.2):
+        e = queue.get(entry_id)
+        live = (worker.live.get(entry_id) if worker else None) or {}
+        if e.state == "uploading":
+            if bar is None:
+                bar = tqdm(total=e.size, unit="B", unit_scale=True, dynamic_ncols=True, desc="upload")
+            bar.n = live.get("bytes_done", e.bytes_done)
+            bar.set_postfix_str(f"part {min(live.get('parts_done', e.parts_done) + 1, e.parts)}/{e.parts}",
+                                refresh=False)
+            bar.refresh()
+        elif e.state != "queued":
+            if bar is not None:
+                bar.n = e.size
+                bar.close()
+                bar = None
+            line = describe(e)
+            if line != last:
+                click.echo(line)
+                last = line
+        if e.state not in ("queued", "uploading", "processing", "downloading"):
+            break
+    if bar is not None:
+        bar.close()
+
+
+def work_in_foreground(queue: UploadQueue, entry_id: int, settings) -> None:
+    lock = QueueLock(settings.data_dir)
+    if not lock.acquire():
+        click.echo(f"upload #{entry_id} queued; the daemon is working the queue. Following it "
+                   "(Ctrl-C stops following, the upload goes on):")
+        done = threading.Event()
+        try:
+            follow(queue, entry_id, None, done)
+        except KeyboardInterrupt:
+            pass
+        return
+    worker = Worker(queue, client_factory=settings.client_factory())
+    done = threading.Event()
+    thread = threading.Thread(target=lambda: (worker.process(entry_id), done.set()), daemon=True)
+    thread.start()
+    try:
+        follow(queue, entry_id, worker, done)
+        thread.join()
+    except KeyboardInterrupt:
+        click.echo("\nstopping; the upload stays queued and resumes with `openscan upload --resume` "
+                   "or the daemon", err=True)
+        worker.stop.set()
+        thread.join()
+        raise SystemExit(130)
+    finally:
+        lock.release()
+    e = queue.get(entry_id)
+    if e.state not in ("done",):
+        if e.state == "failed":
+            raise click.ClickException(f"upload #{entry_id} failed: {e.error}\n"
+                                       f"  retry: openscan status --retry {entry_id}   "
+                                       f"start over: openscan status --reset {entry_id}")
+        raise click.ClickException(f"upload #{entry_id}: {describe(e)}; it stays queued")
+    click.echo(describe(e))
+
+
+def register(main: click.Group) -> None:
+    main.add_command(upload)
+    main.add_command(status)
+    main.add_command(download)
+
+
+@click.command()
+@with_cloud_options
+@click.argument("folder", type=click.Path(file_okay=False), required=False)
+@click.option("--part-size", type=click.IntRange(min=1), hidden=True,
+              help="bytes per part (only for servers configured with another PART_SIZE)")
+@click.option("--resume", "resume_id", type=int, help="continue queued upload #ID in the foreground")
+@click.option("--no-wait", is_flag=True, help="only queue it (the daemon sends it)")
+def upload(server, token, data_dir, config_file, folder, part_size, resume_id, no_wait):
+    """Send a folder of photos (a rig scan or any .jpg/.png folder) to OpenScanCloud and fetch
+    the model into FOLDER/model/."""
+    settings = load_settings(config_file, server=server, token=token, part_size=part_size,
+                             data_dir=data_dir)
+    queue = _queue(settings)
+    if resume_id is not None:
+        try:
+            entry = queue.get(resume_id)
+        except QueueError as exc:
+            raise click.ClickException(str(exc)) from None
+    else:
+        if folder is None:
+            raise click.UsageError("give a FOLDER (or --resume ID)")
+        try:
+            package = ScanPackage.from_folder(folder, settings.part_size)
+            entry = queue.add(package, settings.server, settings.token)
+        except (PackageError, QueueError) as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"#{entry.id} {entry.label}: {entry.photos} photos, {entry.size / 1e6:.1f} MB in "
+                   f"{entry.parts} part(s) -> {entry.server} as {entry.project}")
+    if not no_wait:
+        work_in_foreground(queue, entry.id, settings)
+
+
+@click.command()
+@with_cloud_options
+@click.option("--retry", "retry_id", type=int, help="send failed/cancelled upload #ID again from where it stopped")
+@click.option("--reset", "reset_id", type=int, help="start upload #ID over (resets its project on the server)")
+@click.option("--cancel", "cancel_id", type=int, help="cancel upload #ID")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def status(server, token, data_dir, config_file, retry_id, reset_id, cancel_id, as_json):
+    """The upload queue: every entry's state; retry, reset or cancel one."""
+    settings = load_settings(config_file, data_dir=data_dir)
+    queue = _queue(settings)
+    try:
+        if retry_id is not None:
+            queue.retry(retry_id)
+        if reset_id is not None:
+            reset_entry(queue, reset_id)
+        if cancel_id is not None:
+            queue.cancel(cancel_id)
+    except (QueueError, CloudError, PackageError) as exc:
+        raise click.ClickException(str(exc)) from None
+    entries = queue.list()
+    if as_json:
+        import json
+        click.echo(json.dumps([e.public() for e in entries], indent=1))
+        return
+    if not entries:
+        click.echo(f"no uploads in {settings.queue_path}")
+    for e in entries:
+        click.echo(f"#{e.id:<3} {e.label:<24} {e.photos:>4} photos {e.size / 1e6:>8.1f} MB  "
+                   f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(e.created))}  {describe(e)}")
+
+
+@click.command()
+@with_cloud_options
+@click.argument("what")
+@click.option("--out", type=click.Path(file_okay=False), help="folder for the model (project names only)")
+def download(server, token, data_dir, config_file, what, out):
+    """Fetch a finished model again: WHAT is a queue entry's #ID, or a project name on the
+    server (then --out says where to unpack it)."""
+    from pathlib import Path
+
+    from tqdm import tqdm
+    settings = load_settings(config_file, server=server, token=token, data_dir=data_dir)
+    if what.lstrip("#").isdigit():
+        queue = _queue(settings)
+        try:
+            e = queue.get(int(what.lstrip("#")))
+        except QueueError as exc:
+            raise click.ClickException(str(exc)) from None
+        server, token, project, folder = e.server, e.token, e.project, Path(e.folder)
+    else:
+        if not (settings.server and settings.token and out):
+            raise click.UsageError("a project name needs --server, --token (or the rig config) and --out")
+        server, token, project, folder = settings.server, settings.token, what, Path(out)
+    client = CloudClient(server, token)
+    try:
+        info = client.project_info(project)
+        if info is None:
+            raise click.ClickException(f"the server does not know project {project}")
+        if info.get("status") != "processing done":
+            raise click.ClickException(f"{project} is '{info.get('status')}', no model yet")
+        (folder / "cloud").mkdir(parents=True, exist_ok=True)
+        with tqdm(unit="B", unit_scale=True, desc="download") as bar:
+            def progress(done, total):
+                bar.total = total or None
+                bar.n = done
+                bar.refresh()
+            zip_path = client.download(info["dlink"], folder / "cloud" / project, progress)
+        model = unpack_result(zip_path, folder / "model")
+    except CloudError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        client.close()
+    click.echo(f"model in {model}")

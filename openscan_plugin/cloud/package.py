@@ -1,0 +1,136 @@
+"""A scan folder as one STORED zip stream, sliced into protocol parts without touching the disk.
+
+zipstream-ng computes the exact zip size from the file sizes before the first byte is produced
+and streams the members from disk, so memory stays constant and no temporary zip is needed
+(the Pi's /tmp is often too small). The stream is deterministic for unchanged files (entry
+dates come from the files' mtimes), so any part's bytes can be produced again for a retry by
+regenerating the stream and skipping to the part: the member list is snapshotted when the
+upload is queued and checked before every regeneration, so a changed folder is detected
+instead of silently producing a different zip.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterator
+
+from zipstream import ZIP_STORED, ZipStream
+
+PART_SIZE = 200_000_000          # protocol: raw byte slices of at most 200,000,000 bytes
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+MANIFEST = "manifest.json"
+
+
+class PackageError(ValueError):
+    """The folder cannot be sent (no photos, scan unfinished, files changed since queueing)."""
+
+
+@dataclass(frozen=True)
+class Member:
+    name: str
+    size: int
+    mtime_ns: int
+
+
+def scan_members(folder: Path) -> list[Member]:
+    """Photos flat at the folder's top level (+ manifest.json). With a rig manifest, only the
+    photos it lists: those are complete on disk (a half-written photo is never listed)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise PackageError(f"{folder} is not a folder")
+    names = sorted(p.name for p in folder.iterdir()
+                   if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    manifest = folder / MANIFEST
+    if manifest.is_file():
+        try:
+            data = json.loads(manifest.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise PackageError(f"{manifest}: unreadable ({exc})") from None
+        if data.get("status") == "scanning":
+            raise PackageError(f"{folder}: the scan is not finished (status 'scanning'); finish it "
+                               "with `openscan scan --resume` first")
+        listed = {p.get("file") for p in data.get("photos", [])}
+        if listed:
+            names = [n for n in names if n in listed]
+        names.append(MANIFEST)
+    if not any(n != MANIFEST for n in names):
+        raise PackageError(f"{folder}: no .jpg/.jpeg/.png photos at the top level")
+    members = []
+    for n in names:
+        st = (folder / n).stat()
+        members.append(Member(n, st.st_size, st.st_mtime_ns))
+    return members
+
+
+class ScanPackage:
+    """The zip of one scan folder: its size, its parts, and the bytes of any byte range."""
+
+    def __init__(self, folder, members: list[Member], part_size: int = PART_SIZE):
+        self.folder, self.members, self.part_size = Path(folder), list(members), int(part_size)
+        self.size = len(self._stream(check=False))
+
+    @classmethod
+    def from_folder(cls, folder, part_size: int = PART_SIZE) -> "ScanPackage":
+        return cls(folder, scan_members(folder), part_size)
+
+    @classmethod
+    def from_snapshot(cls, folder, snapshot: list[dict], part_size: int = PART_SIZE) -> "ScanPackage":
+        return cls(folder, [Member(**m) for m in snapshot], part_size)
+
+    def snapshot(self) -> list[dict]:
+        return [asdict(m) for m in self.members]
+
+    @property
+    def photos(self) -> int:
+        return sum(1 for m in self.members if m.name != MANIFEST)
+
+    @property
+    def parts(self) -> int:
+        return max(1, math.ceil(self.size / self.part_size))
+
+    def part_range(self, index: int) -> tuple[int, int]:
+        start = index * self.part_size
+        return start, min(start + self.part_size, self.size)
+
+    def part_length(self, index: int) -> int:
+        start, end = self.part_range(index)
+        return end - start
+
+    def check_unchanged(self) -> None:
+        for m in self.members:
+            try:
+                st = (self.folder / m.name).stat()
+            except FileNotFoundError:
+                raise PackageError(f"{m.name} was removed from {self.folder} after queueing") from None
+            if (st.st_size, st.st_mtime_ns) != (m.size, m.mtime_ns):
+                raise PackageError(f"{m.name} in {self.folder} changed after queueing; "
+                                   "reset the upload to send the folder as it is now")
+
+    def _stream(self, check: bool = True) -> ZipStream:
+        if check:
+            self.check_unchanged()
+        zs = ZipStream(compress_type=ZIP_STORED, sized=True)
+        for m in self.members:
+            zs.add_path(os.fspath(self.folder / m.name), m.name)
+        return zs
+
+    def iter_range(self, start: int, end: int) -> Iterator[bytes]:
+        """The zip's bytes [start, end), in chunks of at most ~1 MiB."""
+        pos = 0
+        for chunk in self._stream():
+            n = len(chunk)
+            if pos + n > start:
+                yield bytes(chunk[max(start - pos, 0):min(end - pos, n)])
+            pos += n
+            if pos >= end:
+                return
+
+    def iter_part(self, index: int, offset: int = 0) -> Iterator[bytes]:
+        start, end = self.part_range(index)
+        return self.iter_range(start + offset, end)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._stream())

@@ -1,0 +1,187 @@
+"""The persistent upload queue: one SQLite file in the rig's data dir.
+
+Every state change is committed before the next step starts, so after a reboot or a kill the
+worker picks up where it stopped (the part in flight resumes from the server's offset). The
+states, in order: queued -> uploading -> processing -> downloading -> done; failed (with a
+message; `retry` resumes, `reset` starts over with a new project) and cancelled.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Optional
+
+from .client import unique_name
+
+ACTIVE = ("queued", "uploading", "processing", "downloading")   # the worker resumes these
+STATES = ACTIVE + ("done", "failed", "cancelled")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS uploads (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    folder TEXT NOT NULL,
+    label TEXT NOT NULL,
+    server TEXT NOT NULL,
+    token TEXT NOT NULL,
+    project TEXT NOT NULL,
+    part_size INTEGER NOT NULL,
+    snapshot TEXT NOT NULL,
+    photos INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    parts INTEGER NOT NULL,
+    state TEXT NOT NULL DEFAULT 'queued',
+    parts_done INTEGER NOT NULL DEFAULT 0,
+    bytes_done INTEGER NOT NULL DEFAULT 0,
+    bytes_sent INTEGER NOT NULL DEFAULT 0,
+    stage TEXT,
+    progress REAL,
+    error TEXT,
+    dlink TEXT,
+    result TEXT,
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS uploads_state ON uploads(state);
+"""
+
+
+@dataclass
+class Entry:
+    id: int
+    folder: str
+    label: str
+    server: str
+    token: str
+    project: str
+    part_size: int
+    snapshot: str
+    photos: int
+    size: int
+    parts: int
+    state: str
+    parts_done: int
+    bytes_done: int
+    bytes_sent: int
+    stage: Optional[str]
+    progress: Optional[float]
+    error: Optional[str]
+    dlink: Optional[str]
+    result: Optional[str]
+    created: float
+    updated: float
+
+    def public(self) -> dict:
+        """What UIs see (never the token)."""
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("token", "snapshot")}
+        d["active"] = self.state in ACTIVE
+        return d
+
+
+class QueueError(ValueError):
+    pass
+
+
+class UploadQueue:
+    """A thin store: connections are per call, so any thread or process may use it."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._db() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(SCHEMA)
+
+    @contextmanager
+    def _db(self):
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        try:
+            yield db
+        finally:
+            db.close()
+
+    def add(self, package, server: str, token: str, label: Optional[str] = None) -> Entry:
+        """Queue a packaged folder (its file list is snapshotted now)."""
+        if not server or not token:
+            raise QueueError("no server/token: give --server and --token or set them in the rig config")
+        folder = str(Path(package.folder).resolve())
+        label = label or Path(folder).name
+        now = time.time()
+        with self._db() as db:
+            cur = db.execute(
+                "INSERT INTO uploads (folder, label, server, token, project, part_size, snapshot, photos,"
+                " size, parts, created, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (folder, label, server.rstrip("/"), token, unique_name(label), package.part_size,
+                 json.dumps(package.snapshot()), package.photos, package.size, package.parts, now, now))
+            return self.get(cur.lastrowid)
+
+    def get(self, entry_id: int) -> Entry:
+        with self._db() as db:
+            row = db.execute("SELECT * FROM uploads WHERE id=?", (entry_id,)).fetchone()
+        if row is None:
+            raise QueueError(f"no upload #{entry_id}")
+        return Entry(**dict(row))
+
+    def list(self, folder: Optional[str] = None) -> list[Entry]:
+        with self._db() as db:
+            if folder:
+                rows = db.execute("SELECT * FROM uploads WHERE folder=? ORDER BY id",
+                                  (str(Path(folder).resolve()),)).fetchall()
+            else:
+                rows = db.execute("SELECT * FROM uploads ORDER BY id").fetchall()
+        return [Entry(**dict(r)) for r in rows]
+
+    def latest_for(self, folder) -> Optional[Entry]:
+        entries = self.list(folder)
+        return entries[-1] if entries else None
+
+    def next_active(self) -> Optional[Entry]:
+        """The oldest entry the worker should (continue to) work on."""
+        marks = ",".join("?" * len(ACTIVE))
+        with self._db() as db:
+            row = db.execute(f"SELECT * FROM uploads WHERE state IN ({marks}) ORDER BY id LIMIT 1",
+                             ACTIVE).fetchone()
+        return Entry(**dict(row)) if row else None
+
+    def update(self, entry_id: int, **values) -> None:
+        if "state" in values and values["state"] not in STATES:
+            raise QueueError(f"unknown state {values['state']!r}")
+        values["updated"] = time.time()
+        cols = ", ".join(f"{k}=?" for k in values)
+        with self._db() as db:
+            db.execute(f"UPDATE uploads SET {cols} WHERE id=?", (*values.values(), entry_id))
+
+    def add_sent(self, entry_id: int, sent: int) -> None:
+        with self._db() as db:
+            db.execute("UPDATE uploads SET bytes_sent = bytes_sent + ? WHERE id=?", (sent, entry_id))
+
+    # -- user actions -------------------------------------------------------------------------
+    def retry(self, entry_id: int) -> Entry:
+        """A failed or cancelled entry goes back to work where it stopped (same project)."""
+        e = self.get(entry_id)
+        if e.state not in ("failed", "cancelled"):
+            raise QueueError(f"upload #{entry_id} is {e.state}; only failed or cancelled ones can be retried")
+        self.update(entry_id, state="uploading" if e.parts_done or e.bytes_done else "queued", error=None)
+        return self.get(entry_id)
+
+    def reset(self, entry_id: int, snapshot: Optional[dict] = None) -> Entry:
+        """Start over with a fresh project name (the worker creates it). The caller resets the
+        old project on the server (see worker.reset_remote) so its credit comes back."""
+        e = self.get(entry_id)
+        values = dict(state="queued", project=unique_name(e.label), parts_done=0, bytes_done=0,
+                      stage=None, progress=None, error=None, dlink=None, result=None)
+        if snapshot:
+            values.update(snapshot)
+        self.update(entry_id, **values)
+        return self.get(entry_id)
+
+    def cancel(self, entry_id: int) -> Entry:
+        e = self.get(entry_id)
+        if e.state not in ACTIVE:
+            raise QueueError(f"upload #{entry_id} is {e.state}; nothing to cancel")
+        self.update(entry_id, state="cancelled", error="cancelled by the user")
+        return self.get(entry_id)

@@ -1,0 +1,133 @@
+"""The cloud side of one rig process: the queue, its worker thread and the actions every front
+end shares (web UI, GPIO trigger, daemon). Front ends call this, never the worker directly."""
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Optional
+
+from .client import CloudClient, CloudError
+from .package import ScanPackage
+from .queue import ACTIVE, Entry, QueueError, UploadQueue
+from .worker import QueueLock, Worker, reset_entry
+
+log = logging.getLogger(__name__)
+
+
+class CloudService:
+    def __init__(self, settings):
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.queue = UploadQueue(settings.queue_path)
+        self.worker: Optional[Worker] = None
+        self._thread: Optional[threading.Thread] = None
+        self._lock = QueueLock(settings.data_dir)
+
+    # -- the worker ---------------------------------------------------------------------------
+    def start_worker(self, retry_after: float = 10.0) -> bool:
+        """Work the queue in a thread; False when another process (a daemon) already does."""
+        if not self._lock.acquire():
+            log.info("another process works the upload queue; this one only queues")
+            return False
+        self.worker = Worker(self.queue, client_factory=self.settings.client_factory(),
+                             retry_after=retry_after)
+        self._thread = threading.Thread(target=self.worker.run_forever, name="upload-queue", daemon=True)
+        self._thread.start()
+        return True
+
+    @property
+    def worker_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop after the current network call; the entry in flight stays resumable."""
+        if self.worker:
+            self.worker.stop.set()
+            self.worker.wake.set()
+        if self._thread:
+            self._thread.join(timeout)
+        self._lock.release()
+
+    # -- actions ------------------------------------------------------------------------------
+    def enqueue(self, folder) -> Entry:
+        for e in self.queue.list(folder):
+            if e.state in ACTIVE:
+                raise QueueError(f"{Path(folder).name} is already being sent (upload #{e.id}, {e.state})")
+        package = ScanPackage.from_folder(folder, self.settings.part_size)
+        entry = self.queue.add(package, self.settings.server, self.settings.token)
+        self._wake()
+        return entry
+
+    def cancel(self, entry_id: int) -> Entry:
+        entry = self.queue.cancel(entry_id)
+        if self.worker:
+            self.worker.cancel_current(entry_id)
+        return entry
+
+    def retry(self, entry_id: int) -> Entry:
+        entry = self.queue.retry(entry_id)
+        self._wake()
+        return entry
+
+    def reset(self, entry_id: int) -> Entry:
+        if self.worker:
+            self.worker.cancel_current(entry_id)
+        entry = reset_entry(self.queue, entry_id, self.settings.client_factory())
+        self._wake()
+        return entry
+
+    def cancel_active(self) -> Optional[Entry]:
+        """The GPIO long press: cancel whatever is being sent right now."""
+        entry = self.queue.next_active()
+        return self.cancel(entry.id) if entry else None
+
+    def view(self, entry: Entry) -> dict:
+        """An entry as UIs show it, with the worker's live byte count when it is this process's."""
+        d = entry.public()
+        live = (self.worker.live.get(entry.id) if self.worker else None) or {}
+        d.update(live)
+        d["percent"] = _percent(d)
+        return d
+
+    def token_info(self) -> dict:
+        if not (self.settings.server and self.settings.token):
+            raise CloudError("no server or token configured yet")
+        client = CloudClient(self.settings.server, self.settings.token, retries=1)
+        try:
+            return client.token_info()
+        finally:
+            client.close()
+
+    def save_token(self, server: str, token: str) -> dict:
+        """Check the token against the server first, so a typo is caught now, not at upload."""
+        client = CloudClient(server, token, retries=1)
+        try:
+            info = client.token_info()
+        finally:
+            client.close()
+        self.settings.save(server=server.rstrip("/"), token=token)
+        return info
+
+    def _wake(self) -> None:
+        if self.worker:
+            self.worker.wake.set()
+
+    def status_line(self) -> str:
+        """One line for systemd's STATUS= and logs."""
+        e = self.queue.next_active()
+        if e is None:
+            return "idle"
+        d = self.view(e)
+        return f"#{e.id} {e.label}: {e.state} {d['percent']:.0f}%"
+
+
+def _percent(d: dict) -> float:
+    """One number for a progress bar: upload bytes, then the backend's own percent."""
+    if d["state"] in ("queued",):
+        return 0.0
+    if d["state"] == "uploading":
+        return 100.0 * d.get("bytes_done", 0) / max(d["size"], 1)
+    if d["state"] == "processing":
+        return float(d.get("progress") or 0.0)
+    return 100.0 if d["state"] in ("downloading", "done") else 0.0

@@ -1,0 +1,57 @@
+"""Where the cloud side keeps its things, from the rig config (`cloud` section) and the
+environment: server, token, part size, the data dir (queue DB) and the scans folder."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from ..config import read_user_config, write_user_config
+from .package import PART_SIZE
+
+DEFAULT_DATA_DIR = Path("~/.local/share/openscan")
+
+
+@dataclass
+class CloudSettings:
+    server: Optional[str]
+    token: Optional[str]
+    part_size: int
+    data_dir: Path
+    scans_dir: Path
+    retries: int = 6
+    config_file: Optional[str] = None
+
+    def client_factory(self):
+        """CloudClient with this rig's retry budget (network errors, 5xx)."""
+        from functools import partial
+        from .client import CloudClient
+        return partial(CloudClient, retries=self.retries)
+
+    @property
+    def queue_path(self) -> Path:
+        return self.data_dir / "uploads.sqlite"
+
+    def save(self, **values) -> None:
+        """Store server/token in the rig config (the web UI's token settings)."""
+        user = read_user_config(self.config_file)
+        user.setdefault("cloud", {}).update({k: v for k, v in values.items() if v is not None})
+        write_user_config(user, self.config_file)
+        for k, v in values.items():
+            if v is not None:
+                setattr(self, k, v)
+
+
+def load_settings(config_file=None, *, server=None, token=None, part_size=None, data_dir=None,
+                  scans_dir=None) -> CloudSettings:
+    """Arguments win over $OPENSCAN_DATA_DIR / $OPENSCAN_SCANS_DIR, which win over the config."""
+    cloud = read_user_config(config_file).get("cloud", {})
+    data = Path(data_dir or os.environ.get("OPENSCAN_DATA_DIR") or cloud.get("data_dir")
+                or DEFAULT_DATA_DIR).expanduser()
+    scans = Path(scans_dir or os.environ.get("OPENSCAN_SCANS_DIR") or cloud.get("scans_dir")
+                 or data / "scans").expanduser()
+    return CloudSettings(server=server or cloud.get("server"), token=token or cloud.get("token"),
+                         part_size=int(part_size or cloud.get("part_size") or PART_SIZE),
+                         data_dir=data, scans_dir=scans, retries=int(cloud.get("retries", 6)),
+                         config_file=config_file)

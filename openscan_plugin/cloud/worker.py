@@ -1,0 +1,237 @@
+"""The queue's worker: takes one entry at a time through upload -> start -> wait -> download.
+
+Only one process works the queue at a time (an flock on `<data_dir>/upload.lock`, released by
+the kernel when the process dies, so a killed daemon never blocks the next one). A network
+error or 5xx leaves the entry where it is and the worker tries again after a back-off; a 4xx or
+a changed folder marks it failed with the reason.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import threading
+import time
+import zipfile
+from pathlib import Path
+from typing import Callable, Optional
+
+from .client import Cancelled, CloudClient, CloudError, TransientError
+from .package import PackageError, ScanPackage
+from .queue import Entry, UploadQueue
+
+log = logging.getLogger(__name__)
+MODEL_DIR = "model"          # OpenScan3 unpacks results into <project>/model/ as well
+RESULT_DIR = "cloud"         # the downloaded result zip
+
+
+class QueueBusy(RuntimeError):
+    """Another process (the daemon) works the queue."""
+
+
+class QueueLock:
+    def __init__(self, data_dir):
+        self.path = Path(data_dir) / "upload.lock"
+        self.fd: Optional[int] = None
+
+    def acquire(self, wait: bool = False) -> bool:
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            return True
+        except BlockingIOError:
+            os.close(self.fd)
+            self.fd = None
+            return False
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+class Worker:
+    """Works `queue` entries. `stop` ends the loop (the entry in flight stays resumable);
+    `cancel_current()` stops the entry in flight for good (the user pressed cancel)."""
+
+    def __init__(self, queue: UploadQueue, *, client_factory: Callable[..., CloudClient] = CloudClient,
+                 idle_poll: float = 1.0, retry_after: float = 10.0,
+                 on_change: Callable[[Entry], None] = lambda e: None):
+        self.queue, self.client_factory = queue, client_factory
+        self.idle_poll, self.retry_after, self.on_change = idle_poll, retry_after, on_change
+        self.stop = threading.Event()
+        self.wake = threading.Event()
+        self.current: Optional[int] = None
+        self._cancel = threading.Event()
+        self.live: dict = {}           # id -> {"bytes_done", "parts_done"}: fresher than the DB
+
+    # -- loop ---------------------------------------------------------------------------------
+    def run_forever(self) -> None:
+        while not self.stop.is_set():
+            entry = self.queue.next_active()
+            if entry is None:
+                self.wake.wait(self.idle_poll)
+                self.wake.clear()
+                continue
+            if not self.process(entry.id):
+                self.stop.wait(self.retry_after)      # transient trouble: back off, then resume
+
+    def cancel_current(self, entry_id: int) -> None:
+        if self.current == entry_id:
+            self._cancel.set()
+
+    def process(self, entry_id: int) -> bool:
+        """Take one entry as far as it goes. False when it should be tried again later."""
+        self.current = entry_id
+        self._cancel.clear()
+        cancel = _AnyEvent(self.stop, self._cancel)
+        entry = self.queue.get(entry_id)
+        client = self.client_factory(entry.server, entry.token, cancel=cancel)
+        try:
+            self._run(entry, client)
+            return True
+        except Cancelled:
+            return True
+        except TransientError as exc:
+            log.warning("upload #%s: %s (will retry)", entry_id, exc)
+            self._set(entry_id, error=f"{exc} (retrying)")
+            return False
+        except (CloudError, PackageError, OSError, zipfile.BadZipFile) as exc:
+            log.error("upload #%s failed: %s", entry_id, exc)
+            self._set(entry_id, state="failed", error=str(exc))
+            return True
+        finally:
+            client.close()
+            self.current = None
+            self.live.pop(entry_id, None)
+
+    # -- one entry ----------------------------------------------------------------------------
+    def _run(self, e: Entry, client: CloudClient) -> None:
+        if e.state in ("queued", "uploading"):
+            self._upload(e, client)
+            e = self.queue.get(e.id)
+        if e.state == "processing":
+            info = client.wait(e.project, on_info=lambda i: self._on_info(e.id, i))
+            if info["status"] != "processing done":
+                self._set(e.id, state="failed", error=info.get("error") or f"the server says {info['status']}")
+                return
+            self._set(e.id, state="downloading", dlink=info.get("dlink"), progress=100.0)
+            e = self.queue.get(e.id)
+        if e.state == "downloading":
+            self._download(e, client)
+
+    def _upload(self, e: Entry, client: CloudClient) -> None:
+        package = ScanPackage.from_snapshot(e.folder, json.loads(e.snapshot), e.part_size)
+        package.check_unchanged()
+        info = client.project_info(e.project)
+        first = e.parts_done
+        if info is None:                               # new, or reset on the server meanwhile
+            client.preflight(package.photos, package.size)
+            links = client.create_project(e.project, package.photos, package.parts, package.size)
+            first = 0
+        elif info.get("status") == "created":
+            links = info.get("ulink") or []
+            if len(links) != package.parts:
+                raise CloudError(f"the server offers {len(links)} upload links for {package.parts} parts")
+        else:                                          # already started (the answer got lost)
+            self._set(e.id, state="processing", parts_done=e.parts, bytes_done=e.size)
+            return
+        self._set(e.id, state="uploading", error=None, parts_done=first)
+        last_save = [0.0]
+        for index in range(first, package.parts):
+            def progress(pos, index=index):
+                self.live[e.id] = {"bytes_done": pos, "parts_done": index}
+                if time.monotonic() - last_save[0] > 0.5:   # the DB is for other processes
+                    last_save[0] = time.monotonic()
+                    self.queue.update(e.id, bytes_done=pos)
+            sent = client.upload_part(links[index], package, index, progress)
+            self.queue.add_sent(e.id, sent)
+            self._set(e.id, parts_done=index + 1, bytes_done=package.part_range(index)[1])
+        client.start_project(e.project)
+        self._set(e.id, state="processing", stage="queued", progress=0.0)
+
+    def _on_info(self, entry_id: int, info: dict) -> None:
+        values = {"stage": info.get("stage") or info.get("status"), "error": None}
+        if isinstance(info.get("progress"), (int, float)):
+            values["progress"] = float(info["progress"])
+        self._set(entry_id, **values)
+
+    def _download(self, e: Entry, client: CloudClient) -> None:
+        if not e.dlink:
+            info = client.project_info(e.project) or {}
+            e.dlink = info.get("dlink")
+            if not e.dlink:
+                raise CloudError("the server offers no result to download")
+        folder = Path(e.folder)
+        (folder / RESULT_DIR).mkdir(exist_ok=True)
+        dest = folder / RESULT_DIR / e.project
+
+        def progress(done, total):
+            self.live[e.id] = {"download_done": done, "download_total": total}
+        client.download(e.dlink, dest, progress)
+        model = unpack_result(dest, folder / MODEL_DIR)
+        self._set(e.id, state="done", result=str(model), error=None)
+
+    def _set(self, entry_id: int, **values) -> None:
+        self.queue.update(entry_id, **values)
+        self.on_change(self.queue.get(entry_id))
+
+
+def reset_entry(queue: UploadQueue, entry_id: int, client_factory=CloudClient) -> Entry:
+    """Start an entry over: reset its project on the server (credit back, parts gone) and
+    queue the folder as it is now under a new project name."""
+    e = queue.get(entry_id)
+    client = client_factory(e.server, e.token)
+    try:
+        if client.project_info(e.project) is not None:
+            client.reset_project(e.project)
+    finally:
+        client.close()
+    package = ScanPackage.from_folder(e.folder, e.part_size)
+    return queue.reset(entry_id, dict(snapshot=json.dumps(package.snapshot()), photos=package.photos,
+                                      size=package.size, parts=package.parts))
+
+
+def unpack_result(zip_path: Path, target: Path) -> Path:
+    """Unpack the result zip into `target` (replacing an older model), refusing paths that
+    would land outside it. Unpacked next to it first, so a bad zip never destroys a model."""
+    target = Path(target)
+    tmp = target.with_name(target.name + ".new")
+    if tmp.exists():
+        _rmtree(tmp)
+    with zipfile.ZipFile(zip_path) as zf:
+        root = tmp.resolve()
+        for info in zf.infolist():
+            dest = (tmp / info.filename).resolve()
+            if not dest.is_relative_to(root):
+                raise CloudError(f"the result zip holds an unsafe path: {info.filename}")
+        zf.extractall(tmp)
+    if target.exists():
+        _rmtree(target)
+    tmp.replace(target)
+    return target
+
+
+def _rmtree(path: Path) -> None:
+    import shutil
+    shutil.rmtree(path)
+
+
+class _AnyEvent:
+    """is_set()/wait() over several events: the client stops on shutdown or on cancel."""
+
+    def __init__(self, *events: threading.Event):
+        self.events = events
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self.events)
+
+    def wait(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not self.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            self.events[0].wait(min(left, 0.2))
+        return True

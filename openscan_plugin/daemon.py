@@ -1,0 +1,118 @@
+"""`openscan serve` (the web panel + the upload queue) and `openscan daemon` (the same plus the
+GPIO trigger, systemd readiness and watchdog): one process, stopped cleanly by SIGTERM/SIGINT.
+
+Shutdown leaves the entry in flight where it is (its state says what to do next and the server
+keeps what arrived), so the next start resumes it without help.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+import click
+
+from .cloud.cli import with_cloud_options
+from .cloud.settings import load_settings
+from .sdnotify import notify, watchdog_interval
+
+log = logging.getLogger("openscan.daemon")
+
+
+class WebServer:
+    """werkzeug's threaded server in a thread, so the main thread stays free for signals."""
+
+    def __init__(self, app, host: str, port: int):
+        from werkzeug.serving import make_server
+        self.server = make_server(host, port, app, threaded=True)
+        self.port = self.server.server_port
+        self.thread = threading.Thread(target=self.server.serve_forever, name="web", daemon=True)
+
+    def start(self):
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.thread.join(10)
+
+
+def run_daemon(settings, *, host: str, port: int, web: bool = True, trigger_factory=None,
+               stop: threading.Event | None = None) -> int:
+    """Run until SIGTERM/SIGINT (or `stop`). Returns the exit status."""
+    from .cloud.service import CloudService
+    stop = stop or threading.Event()
+    service = CloudService(settings)
+    if not service.start_worker():
+        raise click.ClickException(f"another openscan daemon works the queue in {settings.data_dir}")
+    parts = []
+    try:
+        if web:
+            from .web import create_app
+            server = WebServer(create_app(service), host, port)
+            server.start()
+            parts.append(server)
+            click.echo(f"web panel on http://{host}:{server.port}/cloud/")
+        if trigger_factory:
+            trigger = trigger_factory(service)
+            if trigger is not None:
+                parts.append(trigger)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *a: stop.set())
+        notify("READY=1", f"STATUS={service.status_line()}")
+        interval = watchdog_interval()
+        while not stop.wait(min(interval or 5.0, 5.0)):
+            # the watchdog only gets its ping while the queue worker lives: a dead worker
+            # thread means systemd restarts us instead of a rig that silently stops uploading
+            if service.worker_alive:
+                notify("WATCHDOG=1", f"STATUS={service.status_line()}")
+        click.echo("stopping…")
+        notify("STOPPING=1")
+    finally:
+        for part in reversed(parts):
+            part.stop()
+        service.stop()
+    return 0
+
+
+def register(main: click.Group) -> None:
+    from .cli import with_profile_options
+
+    @main.command()
+    @with_cloud_options
+    @click.option("--host", default="0.0.0.0", show_default=True)
+    @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+    @click.option("--scans-dir", type=click.Path(file_okay=False),
+                  help="scan folders to list (default $OPENSCAN_SCANS_DIR or DATA_DIR/scans)")
+    def serve(server, token, data_dir, config_file, host, port, scans_dir):
+        """The cloud panel on its own (scans, upload button, progress, 3D view) + the queue."""
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+        settings = load_settings(config_file, server=server, token=token, data_dir=data_dir,
+                                 scans_dir=scans_dir)
+        raise SystemExit(run_daemon(settings, host=host, port=port))
+
+    @main.command()
+    @with_cloud_options(config=False)
+    @with_profile_options
+    @click.option("--host", default="0.0.0.0", show_default=True)
+    @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+    @click.option("--scans-dir", type=click.Path(file_okay=False))
+    @click.option("--no-web", is_flag=True, help="no web panel (button and queue only)")
+    @click.option("--no-trigger", is_flag=True, help="no GPIO button")
+    @click.option("--points", type=click.IntRange(1, 2000),
+                  help="camera positions of a scan started by the button (default: the profile's trigger.points)")
+    def daemon(server, token, data_dir, profile, shield, config_file, simulate, host, port,
+               scans_dir, no_web, no_trigger, points):
+        """The headless rig service: web panel, GPIO trigger and upload queue in one process
+        (systemd Type=notify with watchdog; see systemd/openscan-rig.service)."""
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+        settings = load_settings(config_file, server=server, token=token, data_dir=data_dir,
+                                 scans_dir=scans_dir)
+        trigger_factory = None
+        if not no_trigger:
+            from .cli import _profile
+            from .trigger import trigger_from_profile
+            prof = _profile(profile, shield, config_file)
+            trigger_factory = lambda service: trigger_from_profile(  # noqa: E731
+                prof, service, simulate=simulate, points=points, config_file=config_file)
+        raise SystemExit(run_daemon(settings, host=host, port=port, web=not no_web,
+                                    trigger_factory=trigger_factory))

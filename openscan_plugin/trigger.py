@@ -1,0 +1,204 @@
+"""The hardware button: a short press scans and uploads (or, configured so, only uploads the
+newest scan), a long press cancels whatever runs (the scan, else the upload). The ring light
+(or a status LED, if the profile has one) shows the state by blinking.
+
+Pins and timings come from the profile: `pins.button`, `pins.status_led` and the `trigger`
+section (`action`: "scan" or "upload_last", `bounce_s`, `long_press_s`, `points`).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+from gpiozero import LED, Button
+
+from .cloud.queue import QueueError
+
+log = logging.getLogger(__name__)
+
+# (on_s, off_s) per state; None: steady off (the scan drives the ring light itself)
+PATTERNS = {"idle": None, "queued": (0.1, 1.9), "uploading": (0.5, 0.5), "processing": (1.0, 1.0),
+            "downloading": (0.5, 0.5), "done": (1.5, 0.5), "failed": (0.1, 0.1)}
+
+
+class Trigger:
+    def __init__(self, pin, service, *, scan: Optional[Callable] = None, light=None,
+                 action: str = "scan", bounce_s: float = 0.05, long_press_s: float = 2.0,
+                 pin_factory=None, poll_s: float = 0.5):
+        if action not in ("scan", "upload_last"):
+            raise ValueError(f"trigger.action must be 'scan' or 'upload_last', not {action!r}")
+        self.service, self.scan, self.light, self.action = service, scan, light, action
+        self.button = Button(pin, pull_up=True, bounce_time=bounce_s, hold_time=long_press_s,
+                             pin_factory=pin_factory)
+        self.button.when_held = self._long_press
+        self.button.when_pressed = self._pressed
+        self.button.when_released = self._released
+        self.bounce_s = bounce_s
+        self._held, self._pressed_at = False, None
+        self._busy = threading.Lock()        # one scan at a time; presses meanwhile are ignored
+        self._routine = None                 # the scan in progress (for cancel)
+        self.pattern = "idle"
+        self.presses = 0
+        self._stop = threading.Event()
+        self._indicator = threading.Thread(target=self._show_state, args=(poll_s,), daemon=True)
+        self._indicator.start()
+
+    # -- button events (gpiozero's thread) ----------------------------------------------------
+    def _long_press(self):
+        self._held = True
+        routine = self._routine
+        if routine is not None:
+            log.info("long press: cancelling the scan")
+            routine.cancel()
+            return
+        entry = self.service.cancel_active()
+        log.info("long press: %s", f"cancelled upload #{entry.id}" if entry else "nothing to cancel")
+
+    def _pressed(self):
+        self._pressed_at = time.monotonic()
+
+    def _released(self):
+        if self._held:                        # the end of a long press, not a short one
+            self._held = False
+            return
+        # software debounce on top of gpiozero's bounce_time (which only some pin factories
+        # implement): a press counts when the contact stayed closed for bounce_s
+        if self._pressed_at is None or time.monotonic() - self._pressed_at < self.bounce_s:
+            return
+        self._pressed_at = None
+        self.presses += 1
+        if not self._busy.acquire(blocking=False):
+            log.info("short press ignored: a scan is running")
+            return
+        threading.Thread(target=self._short_press, name="trigger", daemon=True).start()
+
+    def _short_press(self):
+        try:
+            if self.action == "scan":
+                folder = self.scan(self) if self.scan else None
+                if folder is None:
+                    return
+            else:
+                folder = _newest_scan(self.service.settings.scans_dir)
+                if folder is None:
+                    log.warning("short press: no scan to upload in %s", self.service.settings.scans_dir)
+                    self.pattern = "failed"
+                    return
+            try:
+                entry = self.service.enqueue(folder)
+                log.info("queued %s as upload #%s", folder, entry.id)
+            except (QueueError, ValueError) as exc:
+                log.error("cannot upload %s: %s", folder, exc)
+                self.pattern = "failed"
+        except Exception:
+            log.exception("the button's scan failed")
+            self.pattern = "failed"
+        finally:
+            self._routine = None
+            self._busy.release()
+
+    # -- the light ----------------------------------------------------------------------------
+    def _show_state(self, poll_s: float):
+        shown = None
+        while not self._stop.wait(poll_s):
+            if self._routine is not None:     # scanning: the routine switches the light itself
+                shown = "scanning"
+                continue
+            entry = self.service.queue.next_active()
+            latest = entry or _latest(self.service.queue)
+            state = entry.state if entry else "idle"
+            if not entry and latest is not None and latest.state in ("done", "failed") \
+                    and time.time() - latest.updated < 30:
+                state = latest.state          # show the outcome for half a minute
+            if self.pattern == "failed" and state == "idle":
+                state = "failed"
+            if state != shown:
+                self._blink(PATTERNS.get(state))
+                shown = state
+            self.pattern = state
+
+    def _blink(self, pattern):
+        leds = _leds(self.light)
+        for led in leds:
+            if pattern is None:
+                led.off()
+            else:
+                led.blink(on_time=pattern[0], off_time=pattern[1], background=True)
+
+    def stop(self):
+        self._stop.set()
+        self._indicator.join(5)
+        routine = self._routine
+        if routine is not None:
+            routine.cancel()
+        self.button.close()
+        self._blink(None)
+        rig = getattr(self, "rig", None)
+        if rig is not None:
+            rig.close()
+
+
+def _leds(light) -> list:
+    if light is None:
+        return []
+    if isinstance(light, LED):
+        return [light]
+    return [led for led in light if not led.closed]   # the ring light: a CompositeDevice of LEDs
+
+
+def _newest_scan(scans_dir: Path) -> Optional[Path]:
+    from .web.scans import list_scans
+    scans = [s for s in list_scans(Path(scans_dir)) if s["scan_status"] in ("complete", "photos")]
+    return Path(scans[0]["folder"]) if scans else None
+
+
+def _latest(queue):
+    entries = queue.list()
+    return entries[-1] if entries else None
+
+
+def scan_runner(rig, profile: dict, scans_dir: Path, points: int):
+    """What a short press runs: a new scan of `points` positions into scans_dir/scan-<time>."""
+    from .hardware.camera import CameraSettings
+    from .scan.path import plan_scan
+    from .scan.routine import ScanCancelled, ScanRoutine
+
+    def run(trigger: Trigger) -> Optional[Path]:
+        settings = CameraSettings.from_profile(profile["camera"])
+        plan = plan_scan(profile, points, photos_per_point=settings.focus_stack)
+        folder = Path(scans_dir) / time.strftime("scan-%Y%m%d-%H%M%S")
+        routine = ScanRoutine(rig, folder, plan=plan, settings=settings)
+        trigger._routine = routine
+        try:
+            routine.run()
+        except ScanCancelled:
+            log.info("scan cancelled: %s kept, not uploaded", folder)
+            return None
+        return folder
+    return run
+
+
+def trigger_from_profile(profile: dict, service, *, simulate: bool = False, points: int | None = None,
+                         config_file=None, rig=None) -> Optional[Trigger]:
+    """The daemon's button, or None when the profile wires none (pins.button null)."""
+    pin = profile.get("pins", {}).get("button")
+    if pin is None:
+        log.info("no pins.button in the profile: no hardware trigger")
+        return None
+    cfg = profile.get("trigger", {})
+    if rig is None:
+        from .cli import make_rig
+        rig = make_rig(profile, simulate)
+    factory = rig.sim["factory"] if simulate and hasattr(rig, "sim") else None
+    led_pin = profile["pins"].get("status_led")
+    light = LED(led_pin, pin_factory=factory) if led_pin is not None else rig.light
+    action = cfg.get("action", "scan")
+    scan = scan_runner(rig, profile, service.settings.scans_dir, points or cfg.get("points", 60))
+    trigger = Trigger(pin, service, scan=scan, light=light, action=action,
+                      bounce_s=cfg.get("bounce_s", 0.05), long_press_s=cfg.get("long_press_s", 2.0),
+                      pin_factory=factory)
+    trigger.rig = rig
+    return trigger
