@@ -11,7 +11,6 @@ from sqlalchemy import select
 from . import archive
 from .models import Job, Part, Project, utcnow
 
-FINAL_STATES = ("processing done", "processing failed", "expired")
 _NAME = re.compile(r"^[^/\\\x00-\x1f\x7f]{1,255}$")
 
 
@@ -161,3 +160,12 @@ def record_part(session, project, index, size, sha256):
         session.add(Part(project_id=project.id, index=index, size=size, sha256=sha256))
     else:
         part.size, part.sha256, part.uploaded = size, sha256, utcnow()
+
+
+def record_received_part(db, project_id, index, size, sha256):
+    """Record a part after its upload, unless the project was reset meanwhile."""
+    with db.session() as session:
+        project = session.get(Project, project_id)
+        if project is None:
+            raise ProtocolError("the project was reset during the upload", status=404)
+        record_part(session, project, index, size, sha256)

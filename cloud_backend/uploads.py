@@ -48,8 +48,9 @@ def offset(store, project, index):
     return project.part_length(index) if done else 0
 
 
-def receive(session, store, project, index, stream, content_length, start=0):
-    """Write the body at ``start``; returns (bytes now held, sha256 when the part is complete)."""
+def receive(store, project, index, stream, content_length, start=0):
+    """Write the body at ``start``; returns (bytes now held, sha256 when the part is complete).
+    Holds no database session: an upload can take minutes and must not pin a connection."""
     check_accepting(project)
     expected = project.part_length(index)
     room = expected - start
@@ -71,6 +72,4 @@ def receive(session, store, project, index, stream, content_length, start=0):
         # The connection broke mid-body. What arrived stays staged for HEAD/PATCH to resume.
         raise ProtocolError(f"the upload of part {index} broke off after {start + received[0]} "
                             f"of {expected} bytes; resume it from that offset") from None
-    if sha256:
-        projects.record_part(session, project, index, size, sha256)
     return size, sha256

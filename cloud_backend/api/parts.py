@@ -3,7 +3,10 @@ HEAD and PATCH are the core of tus 1.0, so an interrupted part is resumed, not s
 from flask import request
 from flask_smorest import Blueprint
 
-from .. import uploads
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from .. import projects, uploads
 from ..models import Project
 from ..projects import ProtocolError
 from . import schemas
@@ -15,10 +18,13 @@ TUS_VERSION = "1.0.0"
 TUS_HEADERS = {"Tus-Resumable": TUS_VERSION, "Cache-Control": "no-store"}
 
 
-def _project(session, uid, index):
+def _project(uid, index):
+    """The project of a valid link, loaded with its parts and detached from the database."""
     svc = services()
     svc.links.verify("upload", uid, index, request.args.get("sig"), svc.settings["LINK_MAX_AGE"])
-    project = session.query(Project).filter_by(uid=uid).one_or_none()
+    with svc.db.session() as session:
+        project = session.scalar(select(Project).where(Project.uid == uid)
+                                 .options(selectinload(Project.uploaded_parts)))
     if project is None:
         raise ProtocolError("this project no longer exists (it was reset)", status=404)
     if not 0 <= index < project.parts:
@@ -34,15 +40,14 @@ def _project(session, uid, index):
 def part(uid, index):
     """Send part ``index`` whole. Sending it again replaces it."""
     svc = services()
-    with svc.db.session() as session:
-        project = _project(session, uid, index)
-        expected = project.part_length(index)
-        size, sha256 = uploads.receive(session, svc.store, project, index, request.stream,
-                                       request.content_length)
-        if sha256 is None:
-            raise ProtocolError(f"part {index} must be exactly {expected} bytes; {size} arrived "
-                                f"(resume with PATCH from Upload-Offset {size})")
-        return {"content_hash": sha256, "size": size}
+    project = _project(uid, index)
+    size, sha256 = uploads.receive(svc.store, project, index, request.stream,
+                                   request.content_length)
+    if sha256 is None:
+        raise ProtocolError(f"part {index} must be exactly {project.part_length(index)} bytes; "
+                            f"{size} arrived (resume with PATCH from Upload-Offset {size})")
+    projects.record_received_part(svc.db, project.id, index, size, sha256)
+    return {"content_hash": sha256, "size": size}
 
 
 @blp.route("/upload/<uid>/<int:index>", methods=["HEAD"])
@@ -51,12 +56,10 @@ def part(uid, index):
                             "Upload-Length": {"schema": {"type": "integer"}}})
 def part_offset(uid, index):
     """tus: how many bytes of the part the server holds (``Upload-Offset``)."""
-    svc = services()
-    with svc.db.session() as session:
-        project = _project(session, uid, index)
-        held = uploads.offset(svc.store, project, index)
-        return "", 200, {**TUS_HEADERS, "Upload-Offset": str(held),
-                         "Upload-Length": str(project.part_length(index))}
+    project = _project(uid, index)
+    held = uploads.offset(services().store, project, index)
+    return "", 200, {**TUS_HEADERS, "Upload-Offset": str(held),
+                     "Upload-Length": str(project.part_length(index))}
 
 
 @blp.route("/upload/<uid>/<int:index>", methods=["PATCH"])
@@ -77,16 +80,17 @@ def part_append(uid, index):
     except (KeyError, ValueError):
         raise ProtocolError("PATCH needs an Upload-Offset header (bytes already sent)") from None
     svc = services()
-    with svc.db.session() as session:
-        project = _project(session, uid, index)
-        uploads.check_accepting(project)
-        held = uploads.offset(svc.store, project, index)
-        if start != held:
-            return ({"error": f"Upload-Offset {start} does not match the {held} bytes held"},
-                    409, {**TUS_HEADERS, "Upload-Offset": str(held)})
-        size, _ = uploads.receive(session, svc.store, project, index, request.stream,
-                                  request.content_length, start=start)
-        return "", 204, {**TUS_HEADERS, "Upload-Offset": str(size)}
+    project = _project(uid, index)
+    uploads.check_accepting(project)
+    held = uploads.offset(svc.store, project, index)
+    if start != held:
+        return ({"error": f"Upload-Offset {start} does not match the {held} bytes held"},
+                409, {**TUS_HEADERS, "Upload-Offset": str(held)})
+    size, sha256 = uploads.receive(svc.store, project, index, request.stream,
+                                   request.content_length, start=start)
+    if sha256:
+        projects.record_received_part(svc.db, project.id, index, size, sha256)
+    return "", 204, {**TUS_HEADERS, "Upload-Offset": str(size)}
 
 
 @blp.after_request
