@@ -6,7 +6,7 @@ from . import projects
 from .projects import ProtocolError
 from .storage import PartLocked
 
-CHUNK = 1 << 20
+CHUNK = 256 << 10  # small reads: a broken connection loses at most this much
 ACCEPTING = ("created",)
 
 

@@ -5,7 +5,9 @@ kills the whole process group to cancel, so nothing here needs to poll for cance
 """
 import importlib
 import logging
+import os
 import shutil
+import signal
 import sys
 import time
 
@@ -92,8 +94,14 @@ def _finish(db, settings, job_id, state, error=""):
                   f"OpenScan Cloud could not process {name}:\n\n{error}\n")
 
 
+def _end_process_group(*_):
+    """SIGTERM (the supervisor died or stops us): end this job and every process it started."""
+    os.killpg(0, signal.SIGKILL)
+
+
 def main(argv=None):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s job %(levelname)s %(message)s")
+    signal.signal(signal.SIGTERM, _end_process_group)
     argv = sys.argv[1:] if argv is None else argv
     return run(config.load(), int(argv[0]))
 

@@ -23,10 +23,10 @@ PR_SET_PDEATHSIG = 1
 
 
 def _die_with_parent():
-    """In the child: get SIGKILL when the supervising process dies (kill -9 of a worker must not
-    leave an orphan job that a redelivered copy would race)."""
+    """In the child: get SIGTERM when the supervising process dies (kill -9 of a worker must not
+    leave an orphan job that a redelivered copy would race); the runner then kills its group."""
     try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     except OSError:
         pass
     os.setsid()  # its own process group: one kill takes the job and anything it started
