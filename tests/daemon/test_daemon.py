@@ -132,3 +132,24 @@ def test_kill_9_mid_upload_then_restart_resumes(tmp_path):
     finally:
         wire.close()
         server.stop()
+
+
+def test_cli_upload_follows_the_daemon(tmp_path, backend):
+    """With the daemon running, `openscan upload` queues and follows; the daemon sends it."""
+    from tests.cloud.conftest import make_photos
+    server = backend()
+    env = rig_env(tmp_path)
+    (tmp_path / "rig.json").write_text(json.dumps({"cloud": {"server": server.url, "token": server.token(),
+                                                             "part_size": 100_000}}))
+    daemon = start_daemon(tmp_path, env, "--no-web")
+    try:
+        time.sleep(2)
+        photos = make_photos(tmp_path / "owl", count=3, size=50_000)
+        r = subprocess.run([sys.executable, "-m", "openscan_plugin.cli", "upload", str(photos)], env=env,
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert "the daemon is working the queue" in r.stdout and "done: model in" in r.stdout
+        assert (photos / "model" / "model.obj").is_file()
+    finally:
+        daemon.terminate()
+        assert daemon.wait(20) == 0
