@@ -117,3 +117,14 @@ def test_download_again_by_id(backend, photos, tmp_path):
     assert (photos / "model" / "model.obj").read_text().startswith("v ")
     with zipfile.ZipFile(next((photos / "cloud").glob("*.zip"))) as zf:
         assert "model.obj" in zf.namelist()
+
+
+def test_queue_now_send_later(backend, photos, tmp_path):
+    server = backend()
+    r = openscan("upload", photos, "--server", server.url, "--token", server.token(), "--part-size", 100_000,
+                 "--no-wait", data_dir=tmp_path)
+    assert r.returncode == 0 and "#1 owl: 6 photos" in r.stdout
+    assert json.loads(openscan("status", "--json", data_dir=tmp_path).stdout)[0]["state"] == "queued"
+    r = openscan("upload", "--resume", 1, data_dir=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "done: model in" in r.stdout and (photos / "model" / "model.obj").is_file()
