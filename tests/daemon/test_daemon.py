@@ -83,6 +83,16 @@ def test_second_daemon_on_same_queue_refuses(tmp_path):
         second = subprocess.run([sys.executable, "-m", "openscan_plugin.cli", "daemon", "--no-trigger",
                                  "--no-web"], env=env, capture_output=True, text=True, timeout=60)
         assert second.returncode == 1 and "another openscan daemon works the queue" in second.stderr
+        # a panel next to the daemon is fine: it only queues, the daemon sends
+        panel = subprocess.Popen([sys.executable, "-m", "openscan_plugin.cli", "serve", "--host", "127.0.0.1",
+                                  "--port", "0"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                 text=True)
+        lines = [panel.stdout.readline()]
+        while "web panel on" not in lines[-1] and lines[-1]:
+            lines.append(panel.stdout.readline())
+        assert "this panel queues uploads for it" in "".join(lines) and "web panel on" in lines[-1]
+        panel.terminate()
+        assert panel.wait(20) == 0
     finally:
         first.terminate()
         first.wait(20)
