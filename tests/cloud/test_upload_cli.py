@@ -13,8 +13,9 @@ from openscan_plugin.cloud.package import ScanPackage
 from .conftest import make_photos
 
 
-def openscan(*args, data_dir, timeout=120):
-    env = {**os.environ, "OPENSCAN_DATA_DIR": str(data_dir), "OPENSCAN_CONFIG": str(data_dir / "rig.json")}
+def openscan(*args, data_dir, timeout=120, **extra_env):
+    env = {**os.environ, "OPENSCAN_DATA_DIR": str(data_dir), "OPENSCAN_CONFIG": str(data_dir / "rig.json"),
+           **extra_env}
     return subprocess.run([sys.executable, "-m", "openscan_plugin.cli", *map(str, args)],
                           capture_output=True, text=True, env=env, timeout=timeout)
 
@@ -33,9 +34,12 @@ def server_zip_sha(server, project_uid=None) -> str:
 def test_upload_folder_end_to_end(backend, photos, tmp_path):
     server = backend()
     token = server.token()
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
     r = openscan("upload", photos, "--server", server.url, "--token", token, "--part-size", 100_000,
-                 data_dir=tmp_path)
+                 data_dir=tmp_path, TMPDIR=str(tmp))
     assert r.returncode == 0, r.stderr + r.stdout
+    assert list(tmp.iterdir()) == []                 # no temporary zip (the Pi's /tmp is small)
     assert "6 photos" in r.stdout and "in 3 part(s)" in r.stdout
     assert "done: model in" in r.stdout
     # the model is unpacked into the folder, the result zip kept next to it
