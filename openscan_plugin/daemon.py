@@ -37,13 +37,18 @@ class WebServer:
 
 
 def run_daemon(settings, *, host: str, port: int, web: bool = True, trigger_factory=None,
-               stop: threading.Event | None = None) -> int:
-    """Run until SIGTERM/SIGINT (or `stop`). Returns the exit status."""
+               stop: threading.Event | None = None, own_queue: bool = True) -> int:
+    """Run until SIGTERM/SIGINT (or `stop`). Returns the exit status. Without `own_queue`
+    (`openscan serve`) a daemon already working the queue is fine: this process only queues."""
     from .cloud.service import CloudService
     stop = stop or threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):   # first: a stop during start-up is clean too
+        signal.signal(sig, lambda *a: stop.set())
     service = CloudService(settings)
     if not service.start_worker():
-        raise click.ClickException(f"another openscan daemon works the queue in {settings.data_dir}")
+        if own_queue:
+            raise click.ClickException(f"another openscan daemon works the queue in {settings.data_dir}")
+        click.echo("the daemon works the upload queue; this panel queues uploads for it")
     parts = []
     try:
         if web:
@@ -56,8 +61,6 @@ def run_daemon(settings, *, host: str, port: int, web: bool = True, trigger_fact
             trigger = trigger_factory(service)
             if trigger is not None:
                 parts.append(trigger)
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *a: stop.set())
         notify("READY=1", f"STATUS={service.status_line()}")
         interval = watchdog_interval()
         while not stop.wait(min(interval or 5.0, 5.0)):
@@ -88,7 +91,7 @@ def register(main: click.Group) -> None:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
         settings = load_settings(config_file, server=server, token=token, data_dir=data_dir,
                                  scans_dir=scans_dir)
-        raise SystemExit(run_daemon(settings, host=host, port=port))
+        raise SystemExit(run_daemon(settings, host=host, port=port, own_queue=False))
 
     @main.command()
     @with_cloud_options(config=False)

@@ -41,6 +41,7 @@ class Trigger:
         self._busy = threading.Lock()        # one scan at a time; presses meanwhile are ignored
         self._routine = None                 # the scan in progress (for cancel)
         self.pattern = "idle"
+        self._failed_at = -1e9               # a press that could not start anything (shown 30 s)
         self.presses = 0
         self._stop = threading.Event()
         self._indicator = threading.Thread(target=self._show_state, args=(poll_s,), daemon=True)
@@ -85,17 +86,17 @@ class Trigger:
                 folder = _newest_scan(self.service.settings.scans_dir)
                 if folder is None:
                     log.warning("short press: no scan to upload in %s", self.service.settings.scans_dir)
-                    self.pattern = "failed"
+                    self._failed_at = time.monotonic()
                     return
             try:
                 entry = self.service.enqueue(folder)
                 log.info("queued %s as upload #%s", folder, entry.id)
             except (QueueError, ValueError) as exc:
                 log.error("cannot upload %s: %s", folder, exc)
-                self.pattern = "failed"
+                self._failed_at = time.monotonic()
         except Exception:
             log.exception("the button's scan failed")
-            self.pattern = "failed"
+            self._failed_at = time.monotonic()
         finally:
             self._routine = None
             self._busy.release()
@@ -113,7 +114,7 @@ class Trigger:
             if not entry and latest is not None and latest.state in ("done", "failed") \
                     and time.time() - latest.updated < 30:
                 state = latest.state          # show the outcome for half a minute
-            if self.pattern == "failed" and state == "idle":
+            if state == "idle" and time.monotonic() - self._failed_at < 30:
                 state = "failed"
             if state != shown:
                 self._blink(PATTERNS.get(state))

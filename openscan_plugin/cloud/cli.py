@@ -83,15 +83,19 @@ def follow(queue: UploadQueue, entry_id: int, worker: Worker | None, done: threa
 
 def work_in_foreground(queue: UploadQueue, entry_id: int, settings) -> None:
     lock = QueueLock(settings.data_dir)
-    if not lock.acquire():
+    if lock.acquire():
+        _work(queue, entry_id, settings, lock)
+    else:
         click.echo(f"upload #{entry_id} queued; the daemon is working the queue. Following it "
                    "(Ctrl-C stops following, the upload goes on):")
-        done = threading.Event()
         try:
-            follow(queue, entry_id, None, done)
+            follow(queue, entry_id, None, threading.Event())
         except KeyboardInterrupt:
-            pass
-        return
+            raise SystemExit(130) from None
+    _report(queue.get(entry_id))
+
+
+def _work(queue: UploadQueue, entry_id: int, settings, lock: QueueLock) -> None:
     worker = Worker(queue, client_factory=settings.client_factory())
     done = threading.Event()
     thread = threading.Thread(target=lambda: (worker.process(entry_id), done.set()), daemon=True)
@@ -100,20 +104,22 @@ def work_in_foreground(queue: UploadQueue, entry_id: int, settings) -> None:
         follow(queue, entry_id, worker, done)
         thread.join()
     except KeyboardInterrupt:
-        click.echo("\nstopping; the upload stays queued and resumes with `openscan upload --resume` "
-                   "or the daemon", err=True)
+        click.echo("\nstopping; the upload stays queued and resumes with `openscan upload --resume "
+                   f"{entry_id}` or the daemon", err=True)
         worker.stop.set()
         thread.join()
-        raise SystemExit(130)
+        raise SystemExit(130) from None
     finally:
         lock.release()
-    e = queue.get(entry_id)
-    if e.state not in ("done",):
-        if e.state == "failed":
-            raise click.ClickException(f"upload #{entry_id} failed: {e.error}\n"
-                                       f"  retry: openscan status --retry {entry_id}   "
-                                       f"start over: openscan status --reset {entry_id}")
-        raise click.ClickException(f"upload #{entry_id}: {describe(e)}; it stays queued")
+
+
+def _report(e) -> None:
+    if e.state == "failed":
+        raise click.ClickException(f"upload #{e.id} failed: {e.error}\n"
+                                   f"  retry: openscan status --retry {e.id}   "
+                                   f"start over: openscan status --reset {e.id}")
+    if e.state != "done":
+        raise click.ClickException(f"upload #{e.id}: {describe(e)}; it stays queued")
     click.echo(describe(e))
 
 

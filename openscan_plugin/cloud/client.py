@@ -267,9 +267,20 @@ class CloudClient:
         self.raw.close()
 
 
+NETWORK_REASONS = ("connection refused", "name or service not known", "temporary failure in name resolution",
+                   "network is unreachable", "no route to host", "timed out", "connection reset",
+                   "connection aborted", "broken pipe", "remote end closed")
+
+
 def _short(exc: BaseException) -> str:
-    text = str(exc)
-    return text if len(text) < 160 else text[:157] + "..."
+    """A short reason without the URL (which carries the token as a query parameter)."""
+    text = str(exc).lower()
+    for reason in NETWORK_REASONS:
+        if reason in text:
+            return reason
+    if isinstance(exc, CloudError):
+        return str(exc)
+    return type(exc).__name__
 
 
 def unique_name(label: str) -> str:

@@ -13,8 +13,9 @@ from openscan_plugin.cloud.package import ScanPackage
 from .conftest import make_photos
 
 
-def openscan(*args, data_dir, timeout=120):
-    env = {**os.environ, "OPENSCAN_DATA_DIR": str(data_dir), "OPENSCAN_CONFIG": str(data_dir / "rig.json")}
+def openscan(*args, data_dir, timeout=120, **extra_env):
+    env = {**os.environ, "OPENSCAN_DATA_DIR": str(data_dir), "OPENSCAN_CONFIG": str(data_dir / "rig.json"),
+           **extra_env}
     return subprocess.run([sys.executable, "-m", "openscan_plugin.cli", *map(str, args)],
                           capture_output=True, text=True, env=env, timeout=timeout)
 
@@ -33,9 +34,12 @@ def server_zip_sha(server, project_uid=None) -> str:
 def test_upload_folder_end_to_end(backend, photos, tmp_path):
     server = backend()
     token = server.token()
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
     r = openscan("upload", photos, "--server", server.url, "--token", token, "--part-size", 100_000,
-                 data_dir=tmp_path)
+                 data_dir=tmp_path, TMPDIR=str(tmp))
     assert r.returncode == 0, r.stderr + r.stdout
+    assert list(tmp.iterdir()) == []                 # no temporary zip (the Pi's /tmp is small)
     assert "6 photos" in r.stdout and "in 3 part(s)" in r.stdout
     assert "done: model in" in r.stdout
     # the model is unpacked into the folder, the result zip kept next to it
@@ -89,7 +93,9 @@ def test_unreachable_server_keeps_entry_queued(photos, tmp_path):
     """No network is not a failure: the entry waits (and is resumed by the daemon)."""
     (tmp_path / "rig.json").write_text(json.dumps({"cloud": {"retries": 1}}))
     r = openscan("upload", photos, "--server", "http://127.0.0.1:9", "--token", "x" * 32, data_dir=tmp_path)
-    assert r.returncode == 1 and "cannot reach" in r.stderr and "stays queued" in r.stderr
+    assert r.returncode == 1 and "stays queued" in r.stderr
+    assert "cannot reach http://127.0.0.1:9 (connection refused)" in r.stderr
+    assert "x" * 32 not in r.stderr + r.stdout                     # the token is never printed
     assert json.loads(openscan("status", "--json", data_dir=tmp_path).stdout)[0]["state"] == "queued"
 
 
@@ -117,3 +123,14 @@ def test_download_again_by_id(backend, photos, tmp_path):
     assert (photos / "model" / "model.obj").read_text().startswith("v ")
     with zipfile.ZipFile(next((photos / "cloud").glob("*.zip"))) as zf:
         assert "model.obj" in zf.namelist()
+
+
+def test_queue_now_send_later(backend, photos, tmp_path):
+    server = backend()
+    r = openscan("upload", photos, "--server", server.url, "--token", server.token(), "--part-size", 100_000,
+                 "--no-wait", data_dir=tmp_path)
+    assert r.returncode == 0 and "#1 owl: 6 photos" in r.stdout
+    assert json.loads(openscan("status", "--json", data_dir=tmp_path).stdout)[0]["state"] == "queued"
+    r = openscan("upload", "--resume", 1, data_dir=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "done: model in" in r.stdout and (photos / "model" / "model.obj").is_file()

@@ -12,6 +12,7 @@ import time
 import pytest
 
 from openscan_plugin.cloud.package import ScanPackage
+from openscan_plugin.cloud.queue import UploadQueue
 from tests.backend.server import Server
 from tests.cloud.conftest import FAST
 from tests.cloud.cutproxy import CutProxy
@@ -82,6 +83,16 @@ def test_second_daemon_on_same_queue_refuses(tmp_path):
         second = subprocess.run([sys.executable, "-m", "openscan_plugin.cli", "daemon", "--no-trigger",
                                  "--no-web"], env=env, capture_output=True, text=True, timeout=60)
         assert second.returncode == 1 and "another openscan daemon works the queue" in second.stderr
+        # a panel next to the daemon is fine: it only queues, the daemon sends
+        panel = subprocess.Popen([sys.executable, "-m", "openscan_plugin.cli", "serve", "--host", "127.0.0.1",
+                                  "--port", "0"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                 text=True)
+        lines = [panel.stdout.readline()]
+        while "web panel on" not in lines[-1] and lines[-1]:
+            lines.append(panel.stdout.readline())
+        assert "this panel queues uploads for it" in "".join(lines) and "web panel on" in lines[-1]
+        panel.terminate()
+        assert panel.wait(20) == 0
     finally:
         first.terminate()
         first.wait(20)
@@ -132,3 +143,59 @@ def test_kill_9_mid_upload_then_restart_resumes(tmp_path):
     finally:
         wire.close()
         server.stop()
+
+
+def test_cli_upload_follows_the_daemon(tmp_path, backend):
+    """With the daemon running, `openscan upload` queues and follows; the daemon sends it."""
+    from tests.cloud.conftest import make_photos
+    server = backend()
+    env = rig_env(tmp_path)
+    (tmp_path / "rig.json").write_text(json.dumps({"cloud": {"server": server.url, "token": server.token(),
+                                                             "part_size": 100_000}}))
+    daemon = start_daemon(tmp_path, env, "--no-web")
+    try:
+        time.sleep(2)
+        photos = make_photos(tmp_path / "owl", count=3, size=50_000)
+        r = subprocess.run([sys.executable, "-m", "openscan_plugin.cli", "upload", str(photos)], env=env,
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert "the daemon is working the queue" in r.stdout and "done: model in" in r.stdout
+        assert (photos / "model" / "model.obj").is_file()
+    finally:
+        daemon.terminate()
+        assert daemon.wait(20) == 0
+
+
+def test_sigterm_mid_upload_stops_quickly_and_resumes(tmp_path, backend):
+    """systemctl stop during an upload over a slow link: out within seconds, nothing lost,
+    the next start goes on from the server's offset."""
+    server = backend(PART_SIZE=4_000_000)
+    slow = CutProxy(server.port, rate=1_000_000)
+    photos = write_photos(tmp_path / "scan", 4, 2_000_000)
+    env = rig_env(tmp_path)
+    (tmp_path / "rig.json").write_text(json.dumps({"cloud": {"server": slow.url, "token": server.token(),
+                                                             "part_size": 4_000_000}}))
+    try:
+        subprocess.run([sys.executable, "-m", "openscan_plugin.cli", "upload", str(photos), "--no-wait"],
+                       env=env, check=True, capture_output=True, timeout=60)
+        daemon = start_daemon(tmp_path, env, "--no-web")
+        deadline = time.monotonic() + 60
+        queue = UploadQueue(tmp_path / "rig" / "uploads.sqlite")     # read directly: fast polls
+        while not ((row := queue.get(1)).state == "uploading" and 1_000_000 < row.bytes_done < 6_000_000):
+            assert time.monotonic() < deadline, (row.state, row.bytes_done, row.error, daemon.poll())
+            time.sleep(0.05)
+        t0 = time.monotonic()
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(20) == 0
+        assert time.monotonic() - t0 < 5
+        assert status(env)[0]["state"] == "uploading"
+        daemon = start_daemon(tmp_path, env, "--no-web")
+        deadline = time.monotonic() + 90
+        while (row := status(env)[0])["state"] != "done":
+            assert row["state"] not in ("failed", "cancelled") and time.monotonic() < deadline, row
+            time.sleep(0.3)
+        daemon.terminate()
+        daemon.wait(20)
+        assert slow.upstream_bytes - row["size"] < 4_000_000    # the cut part was not sent again whole
+    finally:
+        slow.close()

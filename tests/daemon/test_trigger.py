@@ -124,3 +124,18 @@ def test_long_press_cancels_the_upload(rig_setup):
     press(button, 0.8)
     assert wait_for(lambda: service.queue.get(entry.id).state == "cancelled", timeout=5)
     assert trigger.presses == 1                  # the long press did not also start something
+
+
+def test_press_with_nothing_to_send_flickers(rig_setup):
+    make, service, rig, scans = rig_setup
+    trigger, button = make(action="upload_last")          # no scans yet
+    press(button)
+    light = rig.sim["factory"].pin(rig.profile["pins"]["lights"][0])
+    wait_for(lambda: trigger.pattern == "failed", timeout=5, what="failure shown")
+    toggles, last, t0 = 0, light.state, time.monotonic()
+    while time.monotonic() - t0 < 1.0:
+        toggles += light.state != last
+        last = light.state
+        time.sleep(0.01)
+    assert toggles >= 6                                    # fast flicker (0.1 s on/off)
+    assert service.queue.list() == []
