@@ -89,7 +89,7 @@ def render_preview(work_dir, rec, path, size):
         normal = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
         normal /= np.linalg.norm(normal, axis=1, keepdims=True) + 1e-12
         d = dirs[hit] / np.linalg.norm(dirs[hit], axis=1, keepdims=True)
-        shade = 0.55 + 0.45 * np.abs((normal * d).sum(1))
+        shade = 0.8 + 0.2 * np.abs((normal * d).sum(1))   # the photos already carry the lighting
         picture[hit] = np.clip(colour * shade[:, None], 0, 255).astype(np.uint8)
     cv2.imwrite(str(path), cv2.cvtColor(picture.reshape(h, w, 3), cv2.COLOR_RGB2BGR))
 

@@ -28,8 +28,7 @@ def main(work_dir, options, progress=no_progress):
     progress(0.15)
     if len(pcd.points) < 500:
         raise ReconstructionError("too few surface points remain on the object to build a mesh")
-    if not pcd.has_normals():
-        pcd.estimate_normals()
+    orient_normals(pcd)
     with o3d.utility.VerbosityContextManager(o3d.utility.VerbosityLevel.Error):
         mesh, density = o3d.geometry.TriangleMesh.create_from_point_cloud_poisson(
             pcd, depth=int(options["poisson_depth"]), n_threads=1 if options["num_threads"] == 1 else -1
@@ -45,8 +44,11 @@ def main(work_dir, options, progress=no_progress):
     progress(0.7)
     target = int(options["mesh_faces"])
     if len(mesh.triangles) > target:
-        mesh = mesh.simplify_quadric_decimation(target)
+        mesh = decimate(mesh, target)
     mesh = clean(mesh)
+    # Taubin (volume preserving) smoothing takes the SGBM depth noise off the
+    # surface without shrinking it.
+    mesh = mesh.filter_smooth_taubin(int(options["smooth_iterations"]))
     progress(0.95)
     if len(mesh.triangles) < 100:
         raise ReconstructionError("the surface mesh came out empty; the object could not be separated from its background")
@@ -91,6 +93,37 @@ def _wider_than_rest(pts, inliers):
     mask[inliers] = True
     radius = np.linalg.norm(pts[:, :2] - np.median(pts[:, :2], axis=0), axis=1)
     return np.percentile(radius[mask], 95) > 1.2 * np.percentile(radius[~mask], 95)
+
+
+def orient_normals(pcd):
+    """PCA normals (smoother than fused depth-map normals), signed like the fused ones.
+
+    Fused normals face the cameras that saw each point, so they fix the sign
+    Poisson needs without a global orientation pass.
+    """
+    fused = np.asarray(pcd.normals).copy() if pcd.has_normals() else None
+    extent = np.linalg.norm(pcd.get_max_bound() - pcd.get_min_bound())
+    pcd.estimate_normals(o3d.geometry.KDTreeSearchParamHybrid(radius=0.02 * extent, max_nn=30))
+    if fused is not None and len(fused) == len(pcd.points):
+        normals = np.asarray(pcd.normals)
+        flip = (normals * fused).sum(1) < 0
+        normals[flip] *= -1
+        pcd.normals = o3d.utility.Vector3dVector(normals)
+    else:
+        pcd.orient_normals_consistent_tangent_plane(10)
+
+
+def decimate(mesh, target):
+    """Quadric decimation; fast-simplification is ~5x faster than open3d's on 700k faces."""
+    import fast_simplification
+
+    verts, faces = fast_simplification.simplify(
+        np.asarray(mesh.vertices, np.float32), np.asarray(mesh.triangles, np.int32),
+        target_reduction=1.0 - target / len(mesh.triangles),
+    )
+    return o3d.geometry.TriangleMesh(
+        o3d.utility.Vector3dVector(verts.astype(np.float64)), o3d.utility.Vector3iVector(faces)
+    )
 
 
 def keep_largest_component(mesh):

@@ -28,9 +28,11 @@ DEFAULTS = {
     # -- mesh
     "poisson_depth": 9,
     "density_quantile": 0.04,      # drop the least supported Poisson vertices
-    "mesh_faces": 50000,       # xatlas time grows faster than linearly with faces
+    "mesh_faces": 50000,
+    "smooth_iterations": 5,
     # -- texture / export
     "texture_size": 2048,
+    "uv_atlas": "auto",            # 'xatlas' | 'grid' | 'auto' (xatlas up to 10k faces)
     "texture_views_per_texel": 3,  # blend the best-facing views
     "preview_size": 640,
 }

@@ -116,13 +116,18 @@ def normals_from_depth(depth, k):
     """Camera-frame unit normals from depth gradients, facing the camera (0 where unknown)."""
     h, w = depth.shape
     xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    pts = np.stack([(xs - k[0, 2]) / k[0, 0] * depth, (ys - k[1, 2]) / k[1, 1] * depth, depth], -1).astype(np.float32)
-    dx = cv2.Sobel(pts, cv2.CV_32F, 1, 0, ksize=3)
-    dy = cv2.Sobel(pts, cv2.CV_32F, 0, 1, ksize=3)
+    # Depth noise over a few pixels is comparable to the pixel footprint, so raw
+    # gradients give normals off by tens of degrees: smooth (ignoring holes) first.
+    valid_f = (depth > 0).astype(np.float32)
+    weight = cv2.GaussianBlur(valid_f, (0, 0), 3.0)
+    smooth = cv2.GaussianBlur(depth.astype(np.float32), (0, 0), 3.0) / np.maximum(weight, 1e-6)
+    pts = np.stack([(xs - k[0, 2]) / k[0, 0] * smooth, (ys - k[1, 2]) / k[1, 1] * smooth, smooth], -1).astype(np.float32)
+    dx = cv2.Sobel(pts, cv2.CV_32F, 1, 0, ksize=5)
+    dy = cv2.Sobel(pts, cv2.CV_32F, 0, 1, ksize=5)
     n = np.cross(dx, dy)
     n /= np.linalg.norm(n, axis=-1, keepdims=True) + 1e-12
     n *= -np.sign((n * pts).sum(-1, keepdims=True) + 1e-12)   # point towards the camera
-    # Invalid where any 3x3 neighbour lacks depth: gradients there are garbage.
-    valid = cv2.erode((depth > 0).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    # Invalid where any 5x5 neighbour lacks depth: gradients there are garbage.
+    valid = cv2.erode((depth > 0).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     n[~valid] = 0
     return n.astype(np.float32), np.where(valid, depth, 0).astype(np.float32)
