@@ -57,6 +57,28 @@ def chamfer(points_a, points_b):
     return 0.5 * (d_ab.mean() + d_ba.mean())
 
 
+def point_to_mesh(points, verts, faces):
+    """Distance of each point to the nearest point on a triangle mesh.
+
+    Unlike point-to-point distances between two samplings, this has no floor
+    from the sample spacing.
+    """
+    from .raster import scene_of
+    import open3d as o3d
+
+    scene = scene_of(verts, faces)
+    return scene.compute_distance(o3d.core.Tensor(np.asarray(points, np.float32))).numpy()
+
+
+def surface_chamfer(truth_points, truth_mesh, result_mesh, count=100000, seed=0):
+    """Symmetric chamfer between surfaces: completeness (truth samples -> result mesh)
+    and accuracy (result samples -> true mesh), each a mean distance."""
+    result_points = surface_samples(*result_mesh, count, seed)
+    completeness = point_to_mesh(truth_points, *result_mesh).mean()
+    accuracy = point_to_mesh(result_points, *truth_mesh).mean()
+    return 0.5 * (completeness + accuracy), float(completeness), float(accuracy)
+
+
 def surface_samples(verts, faces, count, seed=0):
     """Area-uniform random points on a triangle mesh (reproducible)."""
     rng = np.random.default_rng(seed)

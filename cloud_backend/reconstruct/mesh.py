@@ -80,7 +80,7 @@ def isolate_object(pcd, centres):
         pts = np.asarray(pcd.points)
         if abs(normal[2]) > 0.94 and len(inliers) > 0.08 * len(pcd.points) and _wider_than_rest(pts, inliers):
             height = np.sign(normal[2]) * (pts @ normal + plane[3]) / np.linalg.norm(plane[:3])
-            pcd = pcd.select_by_index(np.flatnonzero(height > 0.01 * extent))
+            pcd = pcd.select_by_index(np.flatnonzero(height > 0.004 * extent))
             removed_plate = True
     if len(pcd.points) > 100:
         pcd, _ = pcd.remove_statistical_outlier(20, 2.0)

@@ -27,7 +27,7 @@ DEFAULTS = {
     "fusion_min_num_pixels": 3,
     # -- mesh
     "poisson_depth": 9,
-    "density_quantile": 0.04,      # drop the least supported Poisson vertices
+    "density_quantile": 0.02,      # drop the least supported Poisson vertices
     "mesh_faces": 50000,
     "smooth_iterations": 5,
     # -- texture / export
