@@ -9,9 +9,9 @@ import pathlib
 import numpy as np
 import open3d as o3d
 
-from . import dense, sfm
+from . import dense, ingest, sfm
 from .errors import ReconstructionError
-from .stage import fresh_dir, no_progress
+from .stage import fresh_dir, no_progress, read_marker
 
 
 def mesh_path(work_dir):
@@ -24,7 +24,10 @@ def main(work_dir, options, progress=no_progress):
     pcd = o3d.io.read_point_cloud(str(dense.fused_path(work_dir)))
     rec = sfm.load(work_dir)
     centres = np.array([rec.image(i).projection_center() for i in rec.reg_image_ids()])
-    pcd, removed_plate = isolate_object(pcd, centres)
+    manifest = ingest.load(work_dir)["manifest"]
+    metric = read_marker(work_dir, "sfm").get("units") == "mm"
+    plate_z = manifest.plate_z_mm if manifest is not None and metric else None
+    pcd, removed_plate = isolate_object(pcd, centres, plate_z)
     progress(0.15)
     if len(pcd.points) < 500:
         raise ReconstructionError("too few surface points remain on the object to build a mesh")
@@ -61,18 +64,22 @@ def main(work_dir, options, progress=no_progress):
     }
 
 
-def isolate_object(pcd, centres):
+def isolate_object(pcd, centres, plate_z=None, plate_margin_mm=1.0):
     """Drop background, turntable plate and stray points from the fused cloud.
 
     The model is upright with the turntable axis on +Z through the origin (sfm.py),
     so the object sits near the axis, inside the ring of cameras; the plate is
-    the dominant horizontal plane under it.
+    at `plate_z` when the manifest says so, else the dominant horizontal plane
+    under the object that reaches beyond it.
     """
     pts = np.asarray(pcd.points)
     ring_radius = np.median(np.linalg.norm(centres[:, :2], axis=1))
     keep = np.linalg.norm(pts[:, :2], axis=1) < 0.6 * ring_radius
-    pcd = pcd.select_by_index(np.flatnonzero(keep))
     removed_plate = False
+    if plate_z is not None:   # metric model in the turntable frame: the rig says where the plate is
+        keep &= pts[:, 2] > plate_z + plate_margin_mm
+        removed_plate = True
+    pcd = pcd.select_by_index(np.flatnonzero(keep))
     if len(pcd.points) > 1000:
         extent = np.linalg.norm(pcd.get_max_bound() - pcd.get_min_bound())
         plane, inliers = pcd.segment_plane(0.005 * extent, 3, 200)

@@ -68,19 +68,48 @@ def test_masks_follow_their_photo(tmp_path):
     assert sorted(p.name for p in (tmp_path / "masks").iterdir()) == ["a.jpg.png", "b.jpg.png"]
 
 
-def test_manifest_angles_and_intrinsics_are_read(tmp_path):
-    manifest = {"photos": [{"file": "a.jpg", "rotor_deg": 30, "turntable_deg": 90}],
-                "rig": {"camera_distance_mm": 200},
-                "camera": {"intrinsics": {"width": 64, "height": 48, "fx": 50, "fy": 51, "cx": 32, "cy": 24}}}
-    info = run(tmp_path, {"a.jpg": photo(1), "b.jpg": photo(2), "c.jpg": photo(3),
-                          "manifest.json": json.dumps(manifest)})
+def rig_manifest(**changes):
+    """The fields of the rig's schema (openscan-manifest v1) that reconstruction reads."""
+    data = {
+        "schema": "openscan-manifest", "schema_version": 1, "status": "complete",
+        "geometry": {"frame": "turntable", "units": "mm", "angle_convention": "openscan-v1",
+                     "camera_distance_mm": 200.0, "turntable_surface_z_mm": -12.0},
+        "camera": {"resolution": [64, 48], "nominal_K": [[55, 0, 31.5], [0, 55, 23.5], [0, 0, 1]]},
+        "intrinsics": {"K": [[100, 0, 63.5], [0, 102, 47.5], [0, 0, 1]], "dist": [0.1, 0, 0, 0, 0],
+                       "image_size": [128, 96]},
+        "photos": [{"file": "a.jpg", "index": 0, "stack": 0, "rotor_deg": 30.0, "turntable_deg": 90.0}],
+        "plan": {"points": [[30, 90]]}, "some_future_key": {"x": 1},
+    }
+    data.update(changes)
+    return json.dumps(data)
+
+
+def test_rig_manifest_angles_geometry_and_calibration_are_read(tmp_path):
+    info = run(tmp_path, {"a.jpg": photo(1), "b.jpg": photo(2), "c.jpg": photo(3), "manifest.json": rig_manifest()})
     m = info["manifest"]
     assert info["manifest_note"] == "used"
-    assert m.intrinsics.model == "PINHOLE" and m.intrinsics.params == [50, 51, 32, 24]
+    # calibrated at 128x96, scan at 64x48: K scales by 0.5; COLMAP's principal point is +0.5 px
+    assert m.intrinsics.model == "OPENCV"
+    assert m.intrinsics.params[:4] == pytest.approx([50, 51, 32, 24])
+    assert m.plate_z_mm == -12.0
     centre = m.camera_centre_mm("a.jpg")
     assert np.linalg.norm(centre) == pytest.approx(200)
-    assert centre[2] == pytest.approx(100)            # 30 degrees up
-    assert centre[1] == pytest.approx(-np.sqrt(200**2 - 100**2))   # table turned +90: camera at -90
+    assert centre[2] == pytest.approx(100)                          # 30 degrees up
+    assert centre[1] == pytest.approx(-np.sqrt(200**2 - 100**2))    # table turned +90: camera at -90
+
+
+def test_uncalibrated_rig_gives_only_a_nominal_guess(tmp_path):
+    info = run(tmp_path, {"a.jpg": photo(1), "b.jpg": photo(2), "c.jpg": photo(3),
+                          "manifest.json": rig_manifest(intrinsics=None)})
+    m = info["manifest"]
+    assert m.intrinsics is None
+    assert m.nominal.model == "PINHOLE" and m.nominal.params == pytest.approx([55, 55, 32, 24])
+
+
+def test_future_manifest_schema_is_not_misread(tmp_path):
+    info = run(tmp_path, {"a.jpg": photo(1), "b.jpg": photo(2), "c.jpg": photo(3),
+                          "manifest.json": rig_manifest(schema_version=2)})
+    assert info["manifest"] is None
 
 
 def test_broken_manifest_is_ignored_not_fatal(tmp_path):
