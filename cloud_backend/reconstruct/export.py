@@ -63,6 +63,7 @@ def build_report(work_dir, options):
         "fixed_intrinsics": sfm_stats.get("fixed_intrinsics"),
         "pair_strategy": stats.get("features", {}).get("pair_strategy"),
         "timing_s": {name: s.get("seconds") for name, s in stats.items()},
+        "cpu_s": {name: s.get("cpu_seconds") for name, s in stats.items() if "cpu_seconds" in s},
         "options": options,
     }
 

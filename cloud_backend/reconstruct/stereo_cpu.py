@@ -106,8 +106,8 @@ def textured(gray, window=7, min_std=2.0):
     img = gray.astype(np.float32)
     mean = cv2.blur(img, (window, window))
     var = cv2.blur(img * img, (window, window)) - mean * mean
-    # erode by the window radius: SGBM blocks straddling a silhouette otherwise
-    # smear foreground depth onto the background ("fattening")
+    # erode a little: SGBM blocks straddling a silhouette otherwise smear
+    # foreground depth onto the background ("fattening")
     mask = (var > min_std ** 2).astype(np.uint8)
     return cv2.erode(mask, np.ones((window, window), np.uint8)) > 0
 
