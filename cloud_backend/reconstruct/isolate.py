@@ -52,8 +52,11 @@ def _run_once(name, work_dir, options, progress):
         )
     finally:
         os.close(write_fd)
-    proc.stdin.write(json.dumps(options).encode())
-    proc.stdin.close()
+    try:
+        proc.stdin.write(json.dumps(options).encode())
+        proc.stdin.close()
+    except BrokenPipeError:   # the child died at once; its exit status says how
+        pass
     result = None
     with os.fdopen(read_fd) as messages:
         for line in messages:
