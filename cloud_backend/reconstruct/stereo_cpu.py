@@ -131,20 +131,26 @@ def _to_reference(z_rect, k_ref, r1, k_rect, size):
 
 
 def combine(depths, max_rel_diff=0.01):
-    """Keep pixels on which the partners agree (median of agreeing values).
-
-    With a single partner, its depth is used as is; the multi-view check in
-    stereo_fusion removes what slips through.
+    """One depth map from several partners: where two or more see a pixel they must
+    agree (median of the agreeing ones, else a hole); a pixel only one partner saw
+    keeps that depth, since stereo_fusion's multi-view check follows anyway.
+    On wide-baseline rig scans (27 deg partners) requiring agreement everywhere
+    left 1.3k fused points instead of a surface.
     """
     stack = np.stack(depths)
     if len(depths) == 1:
         return stack[0]
     valid = stack > 0
-    ref = np.median(np.where(valid, stack, np.nan), axis=0)
-    close = valid & (np.abs(stack - ref) <= max_rel_diff * np.nan_to_num(ref))
-    agree = close.sum(axis=0) >= 2
-    mean = np.where(close, stack, 0).sum(axis=0) / np.maximum(close.sum(axis=0), 1)
-    return np.where(agree, mean, 0).astype(np.float32)
+    count = valid.sum(axis=0)
+    ref = np.nanmedian(np.where(valid, stack, np.nan), axis=0) if count.max() else np.zeros(stack.shape[1:])
+    ref = np.nan_to_num(ref)
+    close = valid & (np.abs(stack - ref) <= max_rel_diff * ref)
+    agreeing = close.sum(axis=0)
+    mean = np.where(close, stack, 0).sum(axis=0) / np.maximum(agreeing, 1)
+    out = np.where(agreeing >= 2, mean, 0)
+    single = count == 1
+    out[single] = stack.max(axis=0)[single]
+    return out.astype(np.float32)
 
 
 def normals_from_depth(depth, k):

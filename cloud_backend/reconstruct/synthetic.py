@@ -137,31 +137,12 @@ def scan_zip(n_per_ring=16, elevations=(20.0, 45.0), width=640, height=480, mani
     return buf, cams
 
 
-def observed_surface_samples(cams, count=100000, min_views=2, seed=0):
-    """Points on the true object surface that at least `min_views` cameras see.
-
-    The underside resting on the plate is in no photo; like DTU's observability
-    masks, accuracy is only measured on surface the scan could reconstruct.
-    """
-    from .evaluate import surface_samples
+def observed_surface_samples(cams, count=100000, min_views=2, seed=0, width=640, height=480, focal=700.0):
+    """Points on the true object surface that at least `min_views` of the cameras see."""
+    from .evaluate import observed_samples
 
     obj_v, obj_f = object_mesh()
     plate_v, plate_f = plate_mesh()
-    scene = raster.scene_of(np.vstack([obj_v, plate_v]), np.vstack([obj_f, plate_f + len(obj_v)]))
-    pts = surface_samples(obj_v, obj_f, count, seed)
-    views = np.zeros(len(pts), int)
-    for _, _, _, rot, t in cams:
-        centre = -rot.T @ t
-        dirs = pts - centre
-        dist = np.linalg.norm(dirs, axis=1)
-        t_hit, _, _ = raster.cast(scene, np.broadcast_to(centre, pts.shape), dirs / dist[:, None])
-        in_view = _in_image(pts, rot, t)
-        views += (np.abs(t_hit - dist) < 1e-3 * dist) & in_view
-    return pts[views >= min_views]
-
-
-def _in_image(pts, rot, t, width=640, height=480, focal=700.0):
-    cam = pts @ rot.T + t
-    u = focal * cam[:, 0] / cam[:, 2] + width / 2
-    v = focal * cam[:, 1] / cam[:, 2] + height / 2
-    return (cam[:, 2] > 0) & (u >= 0) & (u < width) & (v >= 0) & (v < height)
+    k = np.array([[focal, 0, width / 2], [0, focal, height / 2], [0, 0, 1]])
+    return observed_samples(obj_v, obj_f, np.vstack([obj_v, plate_v]), np.vstack([obj_f, plate_f + len(obj_v)]),
+                            [(rot, t, k, width, height) for _, _, _, rot, t in cams], count, min_views, seed)

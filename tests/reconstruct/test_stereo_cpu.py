@@ -58,9 +58,10 @@ def test_normals_of_a_tilted_plane_are_exact_and_face_the_camera():
     assert (kept[100:140, 140:180] > 0).all()
 
 
-def test_partners_disagreeing_leave_a_hole():
+def test_partners_disagreeing_leave_a_hole_but_a_lone_view_is_kept():
     a = np.full((4, 4), 1.0, np.float32)
     b = a.copy()
-    b[0, 0] = 1.5
+    b[0, 0] = 1.5      # the two partners disagree here
+    b[3, 3] = 0.0      # only partner a saw this pixel
     out = stereo_cpu.combine([a, b])
-    assert out[0, 0] == 0 and out[1, 1] == pytest.approx(1.0)
+    assert out[0, 0] == 0 and out[1, 1] == pytest.approx(1.0) and out[3, 3] == pytest.approx(1.0)
