@@ -7,11 +7,14 @@ import cv2
 import numpy as np
 
 
-def pair_depth(img_ref, img_src, k_ref, k_src, rel_r, rel_t, depth_range):
+def pair_depth(img_ref, img_src, k_ref, k_src, rel_r, rel_t, depth_range, roi=None):
     """Depth map (in the reference camera, 0 = unknown) from one stereo partner.
 
     rel_r, rel_t: x_src = rel_r @ x_ref + rel_t. depth_range: (near, far) of the scene
     in this view, from the sparse points; it bounds the disparity search.
+    roi: (x0, y0, x1, y1) of the reference image worth matching (where the object
+    is); only that part is rectified, which on rig scans with a small object in a
+    large frame cuts the matching work several times.
     """
     h, w = img_ref.shape[:2]
     k_ref, k_src = opencv_k(k_ref), opencv_k(k_src)
@@ -30,7 +33,7 @@ def pair_depth(img_ref, img_src, k_ref, k_src, rel_r, rel_t, depth_range):
     near, far = depth_range
     d_max = focal * baseline / max(near, 1e-9)
     d_min = focal * baseline / max(far, 1e-9)
-    k_rect, size = _canvas(k_ref, r1, (w, h), focal, d_max, horizontal)
+    k_rect, size = _canvas(k_ref, r1, roi or (0, 0, w, h), (w, h), focal, d_max, horizontal)
     if k_rect is None:
         return np.zeros((h, w), np.float32)
     map_ref = cv2.initUndistortRectifyMap(k_ref, no_dist, r1, k_rect, size, cv2.CV_32FC1)
@@ -49,7 +52,13 @@ def pair_depth(img_ref, img_src, k_ref, k_src, rel_r, rel_t, depth_range):
         disp = disp.swapaxes(0, 1).copy()
     with np.errstate(divide="ignore"):
         z_rect = np.where(disp > 0, focal * baseline / disp, 0).astype(np.float32)
-    return _to_reference(z_rect, k_ref, r1, k_rect, (w, h))
+    depth = _to_reference(z_rect, k_ref, r1, k_rect, (w, h))
+    if roi is not None:   # the canvas's disparity margin reaches past the roi
+        x0, y0, x1, y1 = (int(round(v)) for v in roi)
+        inside = np.zeros_like(depth, bool)
+        inside[max(y0, 0):y1, max(x0, 0):x1] = True
+        depth[~inside] = 0
+    return depth
 
 
 def opencv_k(k):
@@ -60,11 +69,12 @@ def opencv_k(k):
     return k
 
 
-def _canvas(k_ref, r1, size, focal, d_max, horizontal, max_growth=2.5):
+def _canvas(k_ref, r1, roi, size, focal, d_max, horizontal, max_growth=2.5):
     """Rectified intrinsics at the original focal length, and a canvas holding the
-    whole reference view plus room for the disparity shift along the baseline."""
+    reference view's roi plus room for the disparity shift along the baseline."""
     w, h = size
-    corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], float).T
+    x0, y0, x1, y1 = roi
+    corners = np.array([[x0, y0, 1], [x1, y0, 1], [x0, y1, 1], [x1, y1, 1]], float).T
     rays = r1 @ np.linalg.inv(k_ref) @ corners
     if (rays[2] <= 0).any():
         return None, None

@@ -65,3 +65,24 @@ def test_partners_disagreeing_leave_a_hole_but_a_lone_view_is_kept():
     b[3, 3] = 0.0      # only partner a saw this pixel
     out = stereo_cpu.combine([a, b])
     assert out[0, 0] == 0 and out[1, 1] == pytest.approx(1.0) and out[3, 3] == pytest.approx(1.0)
+
+
+def test_roi_limits_depth_to_the_object_region():
+    import cv2
+
+    width, height, focal = 320, 240, 350.0
+    ref, src = RING[0], PARTNERS["right"]
+    images, _ = synthetic.render([ref, src], width, height, focal)
+    gray = [cv2.cvtColor(i, cv2.COLOR_RGB2GRAY) for i in images]
+    k = np.array([[focal, 0, width / 2], [0, focal, height / 2], [0, 0, 1]])
+    rel_r = src[3] @ ref[3].T
+    rel_t = src[4] - rel_r @ ref[4]
+    roi = (100, 20, 220, 200)
+    depth = stereo_cpu.pair_depth(gray[0], gray[1], k, k, rel_r, rel_t, (150.0, 400.0), roi)
+    full = stereo_cpu.pair_depth(gray[0], gray[1], k, k, rel_r, rel_t, (150.0, 400.0))
+    outside = np.ones_like(depth, bool)
+    outside[25:195, 105:215] = False
+    inner = ~outside & (depth > 0) & (full > 0)
+    assert (depth[:, :95] == 0).all() and (depth[:, 225:] == 0).all()
+    assert inner.sum() > 0.5 * (~outside & (full > 0)).sum()
+    assert np.median(np.abs(depth[inner] - full[inner]) / full[inner]) < 0.002
