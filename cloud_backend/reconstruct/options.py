@@ -9,7 +9,7 @@ DEFAULTS = {
     # -- features / matching
     "max_image_size": 1600,        # longest side SIFT sees (px)
     "max_num_features": 8192,
-    "exhaustive_max_images": 60,   # above this, no manifest: sequential + retrieval pairs
+    "exhaustive_max_images": 30,   # above this, no manifest: sequential + retrieval pairs
     "sequential_overlap": 8,       # neighbours in capture order (ring closed)
     "retrieval_neighbors": 10,     # visually most similar images paired per image
     "angle_neighbors": 10,         # with manifest angles: nearest views in angle space
