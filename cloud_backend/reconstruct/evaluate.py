@@ -57,6 +57,28 @@ def chamfer(points_a, points_b):
     return 0.5 * (d_ab.mean() + d_ba.mean())
 
 
+def point_to_mesh(points, verts, faces):
+    """Distance of each point to the nearest point on a triangle mesh.
+
+    Unlike point-to-point distances between two samplings, this has no floor
+    from the sample spacing.
+    """
+    from .raster import scene_of
+    import open3d as o3d
+
+    scene = scene_of(verts, faces)
+    return scene.compute_distance(o3d.core.Tensor(np.asarray(points, np.float32))).numpy()
+
+
+def surface_chamfer(truth_points, truth_mesh, result_mesh, count=100000, seed=0):
+    """Symmetric chamfer between surfaces: completeness (truth samples -> result mesh)
+    and accuracy (result samples -> true mesh), each a mean distance."""
+    result_points = surface_samples(*result_mesh, count, seed)
+    completeness = point_to_mesh(truth_points, *result_mesh).mean()
+    accuracy = point_to_mesh(result_points, *truth_mesh).mean()
+    return 0.5 * (completeness + accuracy), float(completeness), float(accuracy)
+
+
 def surface_samples(verts, faces, count, seed=0):
     """Area-uniform random points on a triangle mesh (reproducible)."""
     rng = np.random.default_rng(seed)
@@ -68,3 +90,28 @@ def surface_samples(verts, faces, count, seed=0):
     u[flip], v[flip] = 1 - u[flip], 1 - v[flip]
     t = tri[pick]
     return t[:, 0] + u[:, None] * (t[:, 1] - t[:, 0]) + v[:, None] * (t[:, 2] - t[:, 0])
+
+
+def observed_samples(obj_v, obj_f, scene_v, scene_f, cameras, count=100000, min_views=2, seed=0):
+    """Samples of the true surface that at least `min_views` cameras see unoccluded.
+
+    The underside resting on the plate is in no photo; like DTU's observability
+    masks, accuracy is only measured on surface the scan could reconstruct.
+    cameras: (R, t, K, width, height) with x_cam = R x + t, K with pixel centres at +0.5.
+    """
+    from .raster import cast, scene_of
+
+    scene = scene_of(scene_v, scene_f)
+    pts = surface_samples(obj_v, obj_f, count, seed)
+    views = np.zeros(len(pts), int)
+    for rot, t, k, width, height in cameras:
+        centre = -rot.T @ t
+        dirs = pts - centre
+        dist = np.linalg.norm(dirs, axis=1)
+        t_hit, _, _ = cast(scene, np.broadcast_to(centre, pts.shape), dirs / dist[:, None])
+        cam = pts @ rot.T + t
+        u = k[0, 0] * cam[:, 0] / cam[:, 2] + k[0, 2]
+        v = k[1, 1] * cam[:, 1] / cam[:, 2] + k[1, 2]
+        in_view = (cam[:, 2] > 0) & (u >= 0) & (u < width) & (v >= 0) & (v < height)
+        views += (np.abs(t_hit - dist) < 1e-3 * dist) & in_view
+    return pts[views >= min_views]

@@ -63,20 +63,18 @@ def build_report(work_dir, options):
         "fixed_intrinsics": sfm_stats.get("fixed_intrinsics"),
         "pair_strategy": stats.get("features", {}).get("pair_strategy"),
         "timing_s": {name: s.get("seconds") for name, s in stats.items()},
+        "cpu_s": {name: s.get("cpu_seconds") for name, s in stats.items() if "cpu_seconds" in s},
         "options": options,
     }
 
 
 def render_preview(work_dir, rec, path, size):
-    """The textured model seen from the photo with the most observations, lit from the camera."""
+    """The textured model seen from the best photo's direction, upright (+z up), lit from the camera."""
     verts, faces = _read_obj(work_dir / "texture" / "model.obj")
     tex = cv2.cvtColor(cv2.imread(str(work_dir / "texture" / texture.TEXTURE_NAME)), cv2.COLOR_BGR2RGB)
-    best = max(rec.reg_image_ids(), key=lambda i: rec.image(i).num_points3D)
-    image = rec.image(best)
-    camera, pose = image.camera, image.cam_from_world()
-    scale = size / max(camera.width, camera.height)
+    best = rec.image(max(rec.reg_image_ids(), key=lambda i: rec.image(i).num_points3D))
+    origins, dirs, (h, w) = preview_rays(verts["v"], best.projection_center(), size)
     scene = raster.scene_of(verts["v"], faces["v"])
-    origins, dirs, (h, w) = raster.camera_rays(camera, pose, scale)
     _, ids, bary = raster.cast(scene, origins, dirs)
     hit = ids >= 0
     picture = np.full((h * w, 3), 255, np.uint8)
@@ -89,9 +87,31 @@ def render_preview(work_dir, rec, path, size):
         normal = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
         normal /= np.linalg.norm(normal, axis=1, keepdims=True) + 1e-12
         d = dirs[hit] / np.linalg.norm(dirs[hit], axis=1, keepdims=True)
-        shade = 0.55 + 0.45 * np.abs((normal * d).sum(1))
+        shade = 0.8 + 0.2 * np.abs((normal * d).sum(1))   # the photos already carry the lighting
         picture[hit] = np.clip(colour * shade[:, None], 0, 255).astype(np.uint8)
     cv2.imwrite(str(path), cv2.cvtColor(picture.reshape(h, w, 3), cv2.COLOR_RGB2BGR))
+
+
+def preview_rays(verts, eye_hint, size):
+    """Rays of a virtual camera looking at the model from eye_hint's side with +z up,
+    framing the model's bounding sphere."""
+    lo, hi = verts.min(0), verts.max(0)
+    centre, radius = (lo + hi) / 2, np.linalg.norm(hi - lo) / 2
+    view = eye_hint - centre
+    view /= np.linalg.norm(view)
+    eye = centre + view * radius * 3.0
+    fwd = -view
+    up = np.array([0.0, 0.0, 1.0]) if abs(fwd[2]) < 0.95 else np.array([0.0, 1.0, 0.0])
+    right = np.cross(fwd, up)
+    right /= np.linalg.norm(right)
+    down = np.cross(fwd, right)
+    rot = np.stack([right, down, fwd])                     # cam_from_world rotation
+    focal = size / 2 / np.tan(np.arcsin(1 / 3.0)) * 0.95   # bounding sphere fills the frame
+    h = w = size
+    ys, xs = np.mgrid[0:h, 0:w]
+    dirs_cam = np.column_stack([(xs.ravel() + 0.5 - w / 2) / focal, (ys.ravel() + 0.5 - h / 2) / focal,
+                                np.ones(w * h)])
+    return np.broadcast_to(eye, dirs_cam.shape), dirs_cam @ rot, (h, w)
 
 
 def _read_obj(path):

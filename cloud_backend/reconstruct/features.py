@@ -28,7 +28,7 @@ def main(work_dir, options, progress=no_progress):
     db_path = out / "database.db"
     device = pycolmap.Device.cuda if gpu_enabled(options) else pycolmap.Device.cpu
 
-    reader = _reader_options(work_dir, info, manifest)
+    reader, fixed_intrinsics = _reader_options(work_dir, info, manifest)
     extraction = pycolmap.FeatureExtractionOptions()
     extraction.max_image_size = int(options["max_image_size"])
     extraction.num_threads = num_threads(options)
@@ -68,7 +68,7 @@ def main(work_dir, options, progress=no_progress):
         db.close()
     return {
         "pairs": len(pairs), "pair_strategy": strategy, "verified_pairs": verified,
-        "fixed_intrinsics": bool(reader.camera_params),
+        "fixed_intrinsics": fixed_intrinsics,
     }
 
 
@@ -77,12 +77,19 @@ def _reader_options(work_dir, info, manifest):
     reader.camera_model = "SIMPLE_RADIAL"
     if info["masks"]:
         reader.mask_path = str(work_dir / "masks")
+    size = _image_size(work_dir / "images" / info["images"][0])
     intr = manifest.intrinsics if manifest else None
-    if intr is not None and _image_size(work_dir / "images" / info["images"][0]) == (intr.width, intr.height):
+    nominal = manifest.nominal if manifest else None
+    if intr is not None and size == (intr.width, intr.height):
         # Calibrated on the rig: SfM keeps these fixed (see sfm.py).
         reader.camera_model = intr.model
         reader.camera_params = intr.params_string()
-    return reader
+        return reader, True
+    if nominal is not None and size == (nominal.width, nominal.height):
+        # Lens/sensor data: a better start than EXIF-less guessing, refined by SfM.
+        f = 0.5 * (nominal.params[0] + nominal.params[1])
+        reader.camera_params = ",".join(repr(float(p)) for p in (f, nominal.params[2], nominal.params[3], 0.0))
+    return reader, False
 
 
 def _image_size(path):

@@ -1,15 +1,14 @@
 """The rig's scan manifest: per-photo rotor/turntable angles, rig geometry, intrinsics.
 
-The schema is owned by the rig side (docs/manifest.md on branch `rig`); this
-reader is deliberately tolerant and turns whatever it understands into a
-`Manifest`. Anything it cannot use is ignored so an older or newer rig never
-breaks a reconstruction — the pipeline then simply works as without a manifest.
+The schema is owned by the rig side (docs/manifest.md, schema
+`openscan-manifest` v1); this reader takes what reconstruction needs and
+ignores the rest, so an older or newer rig never breaks a reconstruction — the
+pipeline then simply works as without a manifest.
 
-Geometry convention (turntable frame, millimetres): origin at the rotation
-centre on the plate, +Z up the turntable axis. The camera looks at the origin
-from `camera_distance_mm`; tilting the rotor by `rotor_deg` raises it to that
-elevation and turning the table by `turntable_deg` moves it (relative to the
-object) by minus that azimuth.
+Angle convention `openscan-v1` (turntable frame, mm): origin = rotation centre,
++z up the turntable axis; `rotor_deg` is the camera elevation, turning the
+table by +t puts the camera at azimuth -t in the object's frame:
+C = D (cos r cos t, -cos r sin t, sin r).
 """
 import dataclasses
 import json
@@ -33,7 +32,9 @@ class Intrinsics:
 class Manifest:
     angles: dict                       # image name -> (rotor_deg, turntable_deg)
     camera_distance_mm: float = None   # rotation centre -> camera centre
-    intrinsics: Intrinsics = None
+    intrinsics: Intrinsics = None      # calibrated: kept fixed in SfM
+    nominal: Intrinsics = None         # from lens/sensor data: a starting guess only
+    plate_z_mm: float = None           # turntable top surface, turntable frame
 
     def camera_centre_mm(self, name):
         """Camera centre in the turntable frame, or None when geometry is unknown."""
@@ -61,44 +62,55 @@ class Manifest:
 
     @classmethod
     def from_dict(cls, data):
-        intr = data.get("intrinsics")
+        intr, nominal = data.get("intrinsics"), data.get("nominal")
         return cls(
             angles={k: tuple(v) for k, v in data.get("angles", {}).items()},
             camera_distance_mm=data.get("camera_distance_mm"),
             intrinsics=Intrinsics(**intr) if intr else None,
+            nominal=Intrinsics(**nominal) if nominal else None,
+            plate_z_mm=data.get("plate_z_mm"),
         )
 
 
-def _first(mapping, *keys):
-    for key in keys:
-        if isinstance(mapping, dict) and mapping.get(key) is not None:
-            return mapping[key]
-    return None
+def _resolution(data):
+    cam = data.get("camera") if isinstance(data.get("camera"), dict) else {}
+    res = cam.get("resolution")
+    return (int(res[0]), int(res[1])) if res and len(res) == 2 else None
 
 
-def _intrinsics(data):
-    cam = _first(data, "intrinsics", "camera", "calibration")
-    if not isinstance(cam, dict):
+def _from_k(matrix, dist, size, calibrated_size=None):
+    """Intrinsics in COLMAP form from an OpenCV K + distortion, scaled to `size`."""
+    k = np.asarray(matrix, dtype=float).reshape(3, 3).copy()
+    k[:2, 2] += 0.5   # OpenCV puts pixel centres on integers, COLMAP at +0.5
+    if calibrated_size and tuple(calibrated_size) != tuple(size):
+        k[0] *= size[0] / calibrated_size[0]
+        k[1] *= size[1] / calibrated_size[1]
+    fx, fy, cx, cy = k[0, 0], k[1, 1], k[0, 2], k[1, 2]
+    dist = [float(x) for x in (dist or [])] + [0.0] * 5
+    k1, k2, p1, p2, k3 = dist[:5]
+    if k3:
+        return Intrinsics("FULL_OPENCV", size[0], size[1], [fx, fy, cx, cy, k1, k2, p1, p2, k3, 0, 0, 0])
+    if k1 or k2 or p1 or p2:
+        return Intrinsics("OPENCV", size[0], size[1], [fx, fy, cx, cy, k1, k2, p1, p2])
+    return Intrinsics("PINHOLE", size[0], size[1], [fx, fy, cx, cy])
+
+
+def _intrinsics(data, size):
+    """Calibrated intrinsics (`openscan calibrate`), or None."""
+    cal = data.get("intrinsics")
+    if not isinstance(cal, dict) or cal.get("K") is None:
         return None
-    cam = _first(cam, "intrinsics", "calibration") or cam
-    width, height = _first(cam, "width", "image_width"), _first(cam, "height", "image_height")
-    if width is None or height is None:
+    size = size or (tuple(cal["image_size"]) if cal.get("image_size") else None)
+    if size is None:
         return None
-    if "model" in cam and "params" in cam:
-        return Intrinsics(str(cam["model"]).upper(), int(width), int(height), [float(p) for p in cam["params"]])
-    fx, fy = _first(cam, "fx", "focal_x"), _first(cam, "fy", "focal_y")
-    cx, cy = _first(cam, "cx"), _first(cam, "cy")
-    matrix = _first(cam, "K", "camera_matrix")
-    if matrix is not None:
-        k = np.asarray(matrix, dtype=float).reshape(3, 3)
-        fx, fy, cx, cy = k[0, 0], k[1, 1], k[0, 2], k[1, 2]
-    if None in (fx, fy, cx, cy):
+    return _from_k(cal["K"], cal.get("dist"), size, cal.get("image_size"))
+
+
+def _nominal(data, size):
+    cam = data.get("camera") if isinstance(data.get("camera"), dict) else {}
+    if cam.get("nominal_K") is None or size is None:
         return None
-    dist = [float(x) for x in (_first(cam, "dist", "distortion", "dist_coeffs") or [])]
-    if any(dist):
-        dist = (dist + [0.0] * 4)[:4]   # OPENCV model: k1 k2 p1 p2
-        return Intrinsics("OPENCV", int(width), int(height), [fx, fy, cx, cy] + dist)
-    return Intrinsics("PINHOLE", int(width), int(height), [float(fx), float(fy), float(cx), float(cy)])
+    return _from_k(cam["nominal_K"], None, size)
 
 
 def parse(raw):
@@ -106,28 +118,25 @@ def parse(raw):
     data = json.loads(raw) if isinstance(raw, (str, bytes, bytearray)) else raw
     if not isinstance(data, dict):
         return None
-    photos = _first(data, "photos", "images", "captures", "frames") or []
-    if isinstance(photos, dict):   # {"name": {...}} form
-        photos = [dict(v, file=k) for k, v in photos.items()]
+    if data.get("schema_version", 1) != 1:
+        return None   # an incompatible future schema: better no manifest than a wrong one
     angles = {}
-    for photo in photos:
+    for photo in data.get("photos") or []:
         if not isinstance(photo, dict):
             continue
-        name = _first(photo, "file", "filename", "name", "image")
-        rotor = _first(photo, "rotor_deg", "rotor_angle", "rotor", "tilt_deg", "elevation_deg")
-        table = _first(photo, "turntable_deg", "turntable_angle", "turntable", "azimuth_deg")
+        name, rotor, table = photo.get("file"), photo.get("rotor_deg"), photo.get("turntable_deg")
         if name is not None and rotor is not None and table is not None:
             angles[str(name).rsplit("/", 1)[-1]] = (float(rotor), float(table))
-    distance = None
-    for section in (data.get("geometry"), data.get("rig_geometry"), data.get("rig"), data):
-        # the rig's schema v1 keeps it in "geometry"; "rig" there holds the motors
-        distance = _first(section, "camera_distance_mm", "camera_distance", "distance_mm")
-        if distance is not None:
-            break
+    geometry = data.get("geometry") if isinstance(data.get("geometry"), dict) else {}
+    distance = geometry.get("camera_distance_mm")
+    plate_z = geometry.get("turntable_surface_z_mm")
+    size = _resolution(data)
     manifest = Manifest(
         angles=angles,
         camera_distance_mm=float(distance) if distance is not None else None,
-        intrinsics=_intrinsics(data),
+        intrinsics=_intrinsics(data, size),
+        nominal=_nominal(data, size),
+        plate_z_mm=float(plate_z) if plate_z is not None else None,
     )
     if not manifest.angles and manifest.intrinsics is None:
         return None

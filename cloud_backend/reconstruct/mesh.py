@@ -9,9 +9,9 @@ import pathlib
 import numpy as np
 import open3d as o3d
 
-from . import dense, sfm
+from . import dense, ingest, sfm
 from .errors import ReconstructionError
-from .stage import fresh_dir, no_progress
+from .stage import fresh_dir, no_progress, read_marker
 
 
 def mesh_path(work_dir):
@@ -24,12 +24,14 @@ def main(work_dir, options, progress=no_progress):
     pcd = o3d.io.read_point_cloud(str(dense.fused_path(work_dir)))
     rec = sfm.load(work_dir)
     centres = np.array([rec.image(i).projection_center() for i in rec.reg_image_ids()])
-    pcd, removed_plate = isolate_object(pcd, centres)
+    manifest = ingest.load(work_dir)["manifest"]
+    metric = read_marker(work_dir, "sfm").get("units") == "mm"
+    plate_z = manifest.plate_z_mm if manifest is not None and metric else None
+    pcd, removed_plate = isolate_object(pcd, centres, plate_z)
     progress(0.15)
     if len(pcd.points) < 500:
         raise ReconstructionError("too few surface points remain on the object to build a mesh")
-    if not pcd.has_normals():
-        pcd.estimate_normals()
+    orient_normals(pcd)
     with o3d.utility.VerbosityContextManager(o3d.utility.VerbosityLevel.Error):
         mesh, density = o3d.geometry.TriangleMesh.create_from_point_cloud_poisson(
             pcd, depth=int(options["poisson_depth"]), n_threads=1 if options["num_threads"] == 1 else -1
@@ -45,8 +47,11 @@ def main(work_dir, options, progress=no_progress):
     progress(0.7)
     target = int(options["mesh_faces"])
     if len(mesh.triangles) > target:
-        mesh = mesh.simplify_quadric_decimation(target)
+        mesh = decimate(mesh, target)
     mesh = clean(mesh)
+    # Taubin (volume preserving) smoothing takes the SGBM depth noise off the
+    # surface without shrinking it.
+    mesh = mesh.filter_smooth_taubin(int(options["smooth_iterations"]))
     progress(0.95)
     if len(mesh.triangles) < 100:
         raise ReconstructionError("the surface mesh came out empty; the object could not be separated from its background")
@@ -59,18 +64,22 @@ def main(work_dir, options, progress=no_progress):
     }
 
 
-def isolate_object(pcd, centres):
+def isolate_object(pcd, centres, plate_z=None, plate_margin_mm=1.0):
     """Drop background, turntable plate and stray points from the fused cloud.
 
     The model is upright with the turntable axis on +Z through the origin (sfm.py),
     so the object sits near the axis, inside the ring of cameras; the plate is
-    the dominant horizontal plane under it.
+    at `plate_z` when the manifest says so, else the dominant horizontal plane
+    under the object that reaches beyond it.
     """
     pts = np.asarray(pcd.points)
     ring_radius = np.median(np.linalg.norm(centres[:, :2], axis=1))
     keep = np.linalg.norm(pts[:, :2], axis=1) < 0.6 * ring_radius
-    pcd = pcd.select_by_index(np.flatnonzero(keep))
     removed_plate = False
+    if plate_z is not None:   # metric model in the turntable frame: the rig says where the plate is
+        keep &= pts[:, 2] > plate_z + plate_margin_mm
+        removed_plate = True
+    pcd = pcd.select_by_index(np.flatnonzero(keep))
     if len(pcd.points) > 1000:
         extent = np.linalg.norm(pcd.get_max_bound() - pcd.get_min_bound())
         plane, inliers = pcd.segment_plane(0.005 * extent, 3, 200)
@@ -78,7 +87,7 @@ def isolate_object(pcd, centres):
         pts = np.asarray(pcd.points)
         if abs(normal[2]) > 0.94 and len(inliers) > 0.08 * len(pcd.points) and _wider_than_rest(pts, inliers):
             height = np.sign(normal[2]) * (pts @ normal + plane[3]) / np.linalg.norm(plane[:3])
-            pcd = pcd.select_by_index(np.flatnonzero(height > 0.01 * extent))
+            pcd = pcd.select_by_index(np.flatnonzero(height > 0.004 * extent))
             removed_plate = True
     if len(pcd.points) > 100:
         pcd, _ = pcd.remove_statistical_outlier(20, 2.0)
@@ -91,6 +100,37 @@ def _wider_than_rest(pts, inliers):
     mask[inliers] = True
     radius = np.linalg.norm(pts[:, :2] - np.median(pts[:, :2], axis=0), axis=1)
     return np.percentile(radius[mask], 95) > 1.2 * np.percentile(radius[~mask], 95)
+
+
+def orient_normals(pcd):
+    """PCA normals (smoother than fused depth-map normals), signed like the fused ones.
+
+    Fused normals face the cameras that saw each point, so they fix the sign
+    Poisson needs without a global orientation pass.
+    """
+    fused = np.asarray(pcd.normals).copy() if pcd.has_normals() else None
+    extent = np.linalg.norm(pcd.get_max_bound() - pcd.get_min_bound())
+    pcd.estimate_normals(o3d.geometry.KDTreeSearchParamHybrid(radius=0.02 * extent, max_nn=30))
+    if fused is not None and len(fused) == len(pcd.points):
+        normals = np.asarray(pcd.normals)
+        flip = (normals * fused).sum(1) < 0
+        normals[flip] *= -1
+        pcd.normals = o3d.utility.Vector3dVector(normals)
+    else:
+        pcd.orient_normals_consistent_tangent_plane(10)
+
+
+def decimate(mesh, target):
+    """Quadric decimation; fast-simplification is ~5x faster than open3d's on 700k faces."""
+    import fast_simplification
+
+    verts, faces = fast_simplification.simplify(
+        np.asarray(mesh.vertices, np.float32), np.asarray(mesh.triangles, np.int32),
+        target_reduction=1.0 - target / len(mesh.triangles),
+    )
+    return o3d.geometry.TriangleMesh(
+        o3d.utility.Vector3dVector(verts.astype(np.float64)), o3d.utility.Vector3iVector(faces)
+    )
 
 
 def keep_largest_component(mesh):

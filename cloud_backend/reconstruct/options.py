@@ -9,7 +9,7 @@ DEFAULTS = {
     # -- features / matching
     "max_image_size": 1600,        # longest side SIFT sees (px)
     "max_num_features": 8192,
-    "exhaustive_max_images": 60,   # above this, no manifest: sequential + retrieval pairs
+    "exhaustive_max_images": 30,   # above this, no manifest: sequential + retrieval pairs
     "sequential_overlap": 8,       # neighbours in capture order (ring closed)
     "retrieval_neighbors": 10,     # visually most similar images paired per image
     "angle_neighbors": 10,         # with manifest angles: nearest views in angle space
@@ -27,10 +27,12 @@ DEFAULTS = {
     "fusion_min_num_pixels": 3,
     # -- mesh
     "poisson_depth": 9,
-    "density_quantile": 0.04,      # drop the least supported Poisson vertices
-    "mesh_faces": 50000,       # xatlas time grows faster than linearly with faces
+    "density_quantile": 0.02,      # drop the least supported Poisson vertices
+    "mesh_faces": 50000,
+    "smooth_iterations": 5,
     # -- texture / export
     "texture_size": 2048,
+    "uv_atlas": "auto",            # 'xatlas' | 'grid' | 'auto' (xatlas up to 10k faces)
     "texture_views_per_texel": 3,  # blend the best-facing views
     "preview_size": 640,
 }

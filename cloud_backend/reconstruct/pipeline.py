@@ -7,24 +7,25 @@ by the job system resumes at the first unfinished stage.
 import pathlib
 import time
 
-import cv2  # noqa: F401  (must be imported before pycolmap: PNG writing aborts otherwise)
-
-from . import dense, export, features, ingest, mesh, sfm, texture
+from . import ingest
 from .errors import ReconstructionError
+from .isolate import run_stage
 from .options import resolve
 from .stage import is_done, mark_done, read_marker
 
 # (name, module, share of the overall time). Shares follow measured CPU
 # timings so the overall fraction moves at a roughly even pace; every stage
 # reports within itself so no single step jumps by more than ~10%.
+# Stages after ingest run in their own interpreter (isolate.py), so they are
+# named here, not imported: the job's process stays free of native libraries.
 STAGES = [
     ("ingest", ingest, 0.03),
-    ("features", features, 0.22),
-    ("sfm", sfm, 0.15),
-    ("dense", dense, 0.30),
-    ("mesh", mesh, 0.10),
-    ("texture", texture, 0.15),
-    ("export", export, 0.05),
+    ("features", "features", 0.22),
+    ("sfm", "sfm", 0.15),
+    ("dense", "dense", 0.30),
+    ("mesh", "mesh", 0.10),
+    ("texture", "texture", 0.15),
+    ("export", "export", 0.05),
 ]
 
 
@@ -52,10 +53,10 @@ def run(zip_file, work_dir, options=None, progress=None):
         report(name, start)
         stage_progress = _stage_reporter(report, name, start, span)
         t0 = time.monotonic()
-        if name == "ingest":
+        if name == "ingest":   # pure Python; reads the (possibly in-memory) upload
             stats = module.main(work_dir, opts, stage_progress, zip_file=zip_file)
         else:
-            stats = module.main(work_dir, opts, stage_progress)
+            stats = run_stage(module, work_dir, opts, stage_progress)
         stats = dict(stats or {}, seconds=round(time.monotonic() - t0, 3))
         mark_done(work_dir, name, stats)
         done_before += weight

@@ -43,17 +43,22 @@ def interpolate(values, faces, ids, bary):
     return (1 - w1 - w2) * values[tri[:, 0]] + w1 * values[tri[:, 1]] + w2 * values[tri[:, 2]]
 
 
+def camera_grid(camera, scale=1.0):
+    """Camera-frame ray directions (unit z, lens distortion undone) through the pixel
+    centres of the camera rescaled by `scale`, and the (height, width) of that grid."""
+    width, height = int(round(camera.width * scale)), int(round(camera.height * scale))
+    ys, xs = np.mgrid[0:height, 0:width]
+    pixels = np.column_stack([(xs.ravel() + 0.5) / scale, (ys.ravel() + 0.5) / scale])
+    normalized = camera.cam_from_img(pixels)
+    return np.column_stack([normalized, np.ones(len(normalized))]), (height, width)
+
+
 def camera_rays(camera, cam_from_world, scale=1.0):
     """World-space ray origins/directions through pixel centres of a (rescaled) camera.
 
     Directions have unit camera-z, so t_hit is the depth along the optical axis.
     """
-    width, height = int(round(camera.width * scale)), int(round(camera.height * scale))
-    ys, xs = np.mgrid[0:height, 0:width]
-    pixels = np.column_stack([(xs.ravel() + 0.5) / scale, (ys.ravel() + 0.5) / scale])
-    normalized = camera.cam_from_img(pixels)          # undoes lens distortion
-    dirs_cam = np.column_stack([normalized, np.ones(len(normalized))])
+    dirs_cam, shape = camera_grid(camera, scale)
     rot = cam_from_world.rotation.matrix()
     centre = -rot.T @ cam_from_world.translation
-    dirs = dirs_cam @ rot                               # = (R^T d)^T for every row
-    return np.tile(centre, (len(dirs), 1)), dirs, (height, width)
+    return np.tile(centre, (len(dirs_cam), 1)), dirs_cam @ rot, shape

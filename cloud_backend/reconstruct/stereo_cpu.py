@@ -7,36 +7,44 @@ import cv2
 import numpy as np
 
 
-def pair_depth(img_ref, img_src, k_ref, k_src, rel_r, rel_t, depth_range):
+def pair_depth(img_ref, img_src, k_ref, k_src, rel_r, rel_t, depth_range, roi=None):
     """Depth map (in the reference camera, 0 = unknown) from one stereo partner.
 
     rel_r, rel_t: x_src = rel_r @ x_ref + rel_t. depth_range: (near, far) of the scene
     in this view, from the sparse points; it bounds the disparity search.
+    roi: (x0, y0, x1, y1) of the reference image worth matching (where the object
+    is); only that part is rectified, which on rig scans with a small object in a
+    large frame cuts the matching work several times.
     """
     h, w = img_ref.shape[:2]
+    k_ref, k_src = opencv_k(k_ref), opencv_k(k_src)
     no_dist = np.zeros(5)
-    r1, r2, p1, p2, _, _, _ = cv2.stereoRectify(
-        k_ref, no_dist, k_src, no_dist, (w, h), np.asarray(rel_r, np.float64),
-        np.asarray(rel_t, np.float64).reshape(3, 1), flags=cv2.CALIB_ZERO_DISPARITY, alpha=1,   # keep every pixel; alpha=0 zooms 3x
-    )
-    map_ref = cv2.initUndistortRectifyMap(k_ref, no_dist, r1, p1, (w, h), cv2.CV_32FC1)
-    map_src = cv2.initUndistortRectifyMap(k_src, no_dist, r2, p2, (w, h), cv2.CV_32FC1)
-    rect_ref = cv2.remap(img_ref, *map_ref, cv2.INTER_LINEAR)
-    rect_src = cv2.remap(img_src, *map_src, cv2.INTER_LINEAR)
-    focal = p1[0, 0]
-    # After rectification the partner sits on the +x or -x axis; SGBM wants it on
-    # +x ("right"), so mirror both images when it is on the left.
-    horizontal = abs(p2[0, 3]) >= abs(p2[1, 3])
-    if not horizontal:   # vertical rectification: transpose so the epipolar lines are rows
-        rect_ref, rect_src = rect_ref.swapaxes(0, 1).copy(), rect_src.swapaxes(0, 1).copy()
-    baseline_px = p2[0, 3] if horizontal else p2[1, 3]     # = -f * baseline (signed)
-    mirror = baseline_px > 0
-    if mirror:
-        rect_ref, rect_src = cv2.flip(rect_ref, 1), cv2.flip(rect_src, 1)
+    rel_t = np.asarray(rel_t, np.float64).reshape(3, 1)
+    # Only the rotations are taken from OpenCV: its own P1/P2 shrink the focal
+    # length to fit converging views (250 instead of 350 px, or negative), which
+    # costs depth precision. We keep the original focal on a canvas that fits.
+    r1, r2, *_ = cv2.stereoRectify(k_ref, no_dist, k_src, no_dist, (w, h),
+                                   np.asarray(rel_r, np.float64), rel_t, flags=cv2.CALIB_ZERO_DISPARITY)
+    focal = 0.5 * (k_ref[0, 0] + k_ref[1, 1])
+    shift = (r2 @ rel_t).ravel()
+    horizontal = abs(shift[0]) >= abs(shift[1])
+    baseline_px = focal * (shift[0] if horizontal else shift[1])   # < 0: partner on the + side
     baseline = abs(baseline_px) / focal
     near, far = depth_range
     d_max = focal * baseline / max(near, 1e-9)
     d_min = focal * baseline / max(far, 1e-9)
+    k_rect, size = _canvas(k_ref, r1, roi or (0, 0, w, h), (w, h), focal, d_max, horizontal)
+    if k_rect is None:
+        return np.zeros((h, w), np.float32)
+    map_ref = cv2.initUndistortRectifyMap(k_ref, no_dist, r1, k_rect, size, cv2.CV_32FC1)
+    map_src = cv2.initUndistortRectifyMap(k_src, no_dist, r2, k_rect, size, cv2.CV_32FC1)
+    rect_ref = cv2.remap(img_ref, *map_ref, cv2.INTER_LINEAR)
+    rect_src = cv2.remap(img_src, *map_src, cv2.INTER_LINEAR)
+    if not horizontal:   # vertical baseline: transpose so the epipolar lines are rows
+        rect_ref, rect_src = rect_ref.swapaxes(0, 1).copy(), rect_src.swapaxes(0, 1).copy()
+    mirror = baseline_px > 0   # SGBM wants the partner on the +x side ("right")
+    if mirror:
+        rect_ref, rect_src = cv2.flip(rect_ref, 1), cv2.flip(rect_src, 1)
     disp = _sgbm(rect_ref, rect_src, d_min, d_max)
     if mirror:
         disp = cv2.flip(disp, 1)
@@ -44,7 +52,41 @@ def pair_depth(img_ref, img_src, k_ref, k_src, rel_r, rel_t, depth_range):
         disp = disp.swapaxes(0, 1).copy()
     with np.errstate(divide="ignore"):
         z_rect = np.where(disp > 0, focal * baseline / disp, 0).astype(np.float32)
-    return _to_reference(z_rect, k_ref, r1, p1[:3, :3], (w, h))
+    depth = _to_reference(z_rect, k_ref, r1, k_rect, (w, h))
+    if roi is not None:   # the canvas's disparity margin reaches past the roi
+        x0, y0, x1, y1 = (int(round(v)) for v in roi)
+        inside = np.zeros_like(depth, bool)
+        inside[max(y0, 0):y1, max(x0, 0):x1] = True
+        depth[~inside] = 0
+    return depth
+
+
+def opencv_k(k):
+    """COLMAP puts pixel centres at +0.5, OpenCV at integers: shift the principal point."""
+    k = np.array(k, np.float64)
+    k[0, 2] -= 0.5
+    k[1, 2] -= 0.5
+    return k
+
+
+def _canvas(k_ref, r1, roi, size, focal, d_max, horizontal, max_growth=2.5):
+    """Rectified intrinsics at the original focal length, and a canvas holding the
+    reference view's roi plus room for the disparity shift along the baseline."""
+    w, h = size
+    x0, y0, x1, y1 = roi
+    corners = np.array([[x0, y0, 1], [x1, y0, 1], [x0, y1, 1], [x1, y1, 1]], float).T
+    rays = r1 @ np.linalg.inv(k_ref) @ corners
+    if (rays[2] <= 0).any():
+        return None, None
+    xy = focal * rays[:2] / rays[2]
+    lo, hi = xy.min(axis=1), xy.max(axis=1)
+    margin = np.array([d_max, 0.0]) if horizontal else np.array([0.0, d_max])
+    lo, hi = lo - margin, hi + margin
+    width, height = int(np.ceil(hi[0] - lo[0])), int(np.ceil(hi[1] - lo[1]))
+    if width * height > max_growth ** 2 * w * h:   # extreme geometry: not a useful pair
+        return None, None
+    k_rect = np.array([[focal, 0, -lo[0]], [0, focal, -lo[1]], [0, 0, 1]])
+    return k_rect, (width, height)
 
 
 def _sgbm(left, right, d_min, d_max):
@@ -74,7 +116,10 @@ def textured(gray, window=7, min_std=2.0):
     img = gray.astype(np.float32)
     mean = cv2.blur(img, (window, window))
     var = cv2.blur(img * img, (window, window)) - mean * mean
-    return var > min_std ** 2
+    # erode a little: SGBM blocks straddling a silhouette otherwise smear
+    # foreground depth onto the background ("fattening")
+    mask = (var > min_std ** 2).astype(np.uint8)
+    return cv2.erode(mask, np.ones((window, window), np.uint8)) > 0
 
 
 def _to_reference(z_rect, k_ref, r1, k_rect, size):
@@ -96,33 +141,45 @@ def _to_reference(z_rect, k_ref, r1, k_rect, size):
 
 
 def combine(depths, max_rel_diff=0.01):
-    """Keep pixels on which the partners agree (median of agreeing values).
-
-    With a single partner, its depth is used as is; the multi-view check in
-    stereo_fusion removes what slips through.
+    """One depth map from several partners: where two or more see a pixel they must
+    agree (median of the agreeing ones, else a hole); a pixel only one partner saw
+    keeps that depth, since stereo_fusion's multi-view check follows anyway.
+    On wide-baseline rig scans (27 deg partners) requiring agreement everywhere
+    left 1.3k fused points instead of a surface.
     """
     stack = np.stack(depths)
     if len(depths) == 1:
         return stack[0]
     valid = stack > 0
-    ref = np.median(np.where(valid, stack, np.nan), axis=0)
-    close = valid & (np.abs(stack - ref) <= max_rel_diff * np.nan_to_num(ref))
-    agree = close.sum(axis=0) >= 2
-    mean = np.where(close, stack, 0).sum(axis=0) / np.maximum(close.sum(axis=0), 1)
-    return np.where(agree, mean, 0).astype(np.float32)
+    count = valid.sum(axis=0)
+    ref = np.nanmedian(np.where(valid, stack, np.nan), axis=0) if count.max() else np.zeros(stack.shape[1:])
+    ref = np.nan_to_num(ref)
+    close = valid & (np.abs(stack - ref) <= max_rel_diff * ref)
+    agreeing = close.sum(axis=0)
+    mean = np.where(close, stack, 0).sum(axis=0) / np.maximum(agreeing, 1)
+    out = np.where(agreeing >= 2, mean, 0)
+    single = count == 1
+    out[single] = stack.max(axis=0)[single]
+    return out.astype(np.float32)
 
 
 def normals_from_depth(depth, k):
     """Camera-frame unit normals from depth gradients, facing the camera (0 where unknown)."""
+    k = opencv_k(k)
     h, w = depth.shape
     xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    pts = np.stack([(xs - k[0, 2]) / k[0, 0] * depth, (ys - k[1, 2]) / k[1, 1] * depth, depth], -1).astype(np.float32)
-    dx = cv2.Sobel(pts, cv2.CV_32F, 1, 0, ksize=3)
-    dy = cv2.Sobel(pts, cv2.CV_32F, 0, 1, ksize=3)
+    # Depth noise over a few pixels is comparable to the pixel footprint, so raw
+    # gradients give normals off by tens of degrees: smooth (ignoring holes) first.
+    valid_f = (depth > 0).astype(np.float32)
+    weight = cv2.GaussianBlur(valid_f, (0, 0), 3.0)
+    smooth = cv2.GaussianBlur(depth.astype(np.float32), (0, 0), 3.0) / np.maximum(weight, 1e-6)
+    pts = np.stack([(xs - k[0, 2]) / k[0, 0] * smooth, (ys - k[1, 2]) / k[1, 1] * smooth, smooth], -1).astype(np.float32)
+    dx = cv2.Sobel(pts, cv2.CV_32F, 1, 0, ksize=5)
+    dy = cv2.Sobel(pts, cv2.CV_32F, 0, 1, ksize=5)
     n = np.cross(dx, dy)
     n /= np.linalg.norm(n, axis=-1, keepdims=True) + 1e-12
     n *= -np.sign((n * pts).sum(-1, keepdims=True) + 1e-12)   # point towards the camera
-    # Invalid where any 3x3 neighbour lacks depth: gradients there are garbage.
-    valid = cv2.erode((depth > 0).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    # Invalid where any 5x5 neighbour lacks depth: gradients there are garbage.
+    valid = cv2.erode((depth > 0).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     n[~valid] = 0
     return n.astype(np.float32), np.where(valid, depth, 0).astype(np.float32)

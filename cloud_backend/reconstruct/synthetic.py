@@ -103,8 +103,26 @@ def render(cams, width=640, height=480, focal=700.0, seed=0, supersample=2):
     return images, {"width": width, "height": height, "fx": focal, "fy": focal, "cx": width / 2, "cy": height / 2}
 
 
+def manifest_dict(cams, intrinsics, calibrated=True):
+    """A manifest in the rig's schema (docs/manifest.md, openscan-manifest v1)."""
+    w, h = intrinsics["width"], intrinsics["height"]
+    # the renderer's principal point is at w/2 in pixel-centre-at-0.5 terms; OpenCV K is 0.5 less
+    k = [[intrinsics["fx"], 0, w / 2 - 0.5], [0, intrinsics["fy"], h / 2 - 0.5], [0, 0, 1]]
+    return {
+        "schema": "openscan-manifest", "schema_version": 1,
+        "geometry": {"frame": "turntable", "units": "mm", "angle_convention": "openscan-v1",
+                     "camera_distance_mm": 260.0, "turntable_surface_z_mm": -0.5,
+                     "turntable_radius_mm": 110.0},
+        "camera": {"model": "synthetic", "resolution": [w, h], "nominal_K": k},
+        "intrinsics": {"K": k, "dist": [0, 0, 0, 0, 0], "image_size": [w, h]} if calibrated else None,
+        "photos": [{"file": n, "index": i, "stack": 0, "rotor_deg": r, "turntable_deg": t}
+                   for i, (n, r, t, _, _) in enumerate(cams)],
+    }
+
+
 def scan_zip(n_per_ring=16, elevations=(20.0, 45.0), width=640, height=480, manifest="full", seed=0):
-    """The zip a rig would upload. manifest: 'full' (angles, geometry, intrinsics), 'angles', or None."""
+    """The zip a rig would upload. manifest: 'full' (calibrated intrinsics), 'nominal' (angles,
+    geometry, nominal K only) or None."""
     cams = ring_cameras(n_per_ring, elevations)
     images, intrinsics = render(cams, width, height, focal=700.0 * width / 640, seed=seed)
     buf = io.BytesIO()
@@ -113,10 +131,18 @@ def scan_zip(n_per_ring=16, elevations=(20.0, 45.0), width=640, height=480, mani
             ok, png = cv2.imencode(".png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
             archive.writestr(name, png.tobytes())
         if manifest:
-            data = {"photos": [{"file": n, "rotor_deg": r, "turntable_deg": t} for n, r, t, _, _ in cams]}
-            if manifest == "full":
-                data["rig"] = {"camera_distance_mm": 260.0}
-                data["camera"] = {"intrinsics": intrinsics}
+            data = manifest_dict(cams, intrinsics, calibrated=manifest == "full")
             archive.writestr("manifest.json", json.dumps(data))
     buf.seek(0)
     return buf, cams
+
+
+def observed_surface_samples(cams, count=100000, min_views=2, seed=0, width=640, height=480, focal=700.0):
+    """Points on the true object surface that at least `min_views` of the cameras see."""
+    from .evaluate import observed_samples
+
+    obj_v, obj_f = object_mesh()
+    plate_v, plate_f = plate_mesh()
+    k = np.array([[focal, 0, width / 2], [0, focal, height / 2], [0, 0, 1]])
+    return observed_samples(obj_v, obj_f, np.vstack([obj_v, plate_v]), np.vstack([obj_f, plate_f + len(obj_v)]),
+                            [(rot, t, k, width, height) for _, _, _, rot, t in cams], count, min_views, seed)

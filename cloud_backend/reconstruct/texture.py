@@ -1,4 +1,4 @@
-"""Stage 6 — UV atlas (xatlas) and a texture projected from the photos.
+"""Stage 6 — UV atlas (atlas.py) and a texture projected from the photos.
 
 Every texel takes a weighted blend of the `texture_views_per_texel` views that
 see it most head-on and unoccluded (occlusion: depth rendered per view by ray
@@ -11,9 +11,8 @@ import pathlib
 import cv2
 import numpy as np
 import open3d as o3d
-import xatlas
 
-from . import mesh as mesh_stage, raster, sfm
+from . import atlas, mesh as mesh_stage, raster, sfm
 from .stage import fresh_dir, no_progress
 
 TEXTURE_NAME = "texture.png"
@@ -27,12 +26,12 @@ def main(work_dir, options, progress=no_progress):
     verts, faces = np.asarray(mesh.vertices), np.asarray(mesh.triangles)
     normals = np.asarray(mesh.vertex_normals)
     size = int(options["texture_size"])
-    vmap, uv_faces, uv = unwrap(verts, faces, size)
+    (vmap, uv_faces, uv), atlas_kind = atlas.unwrap(verts, faces, size, options["uv_atlas"])
     progress(0.35)
     ids, bary = raster.texel_hits(uv_faces, uv, size)
     covered = ids >= 0
-    pos = raster.interpolate(verts[vmap], uv_faces, ids[covered], bary[covered])
-    nrm = raster.interpolate(normals[vmap], uv_faces, ids[covered], bary[covered])
+    pos = raster.interpolate(verts[vmap], uv_faces, ids[covered], bary[covered]).astype(np.float32)
+    nrm = raster.interpolate(normals[vmap], uv_faces, ids[covered], bary[covered]).astype(np.float32)
     nrm /= np.linalg.norm(nrm, axis=1, keepdims=True) + 1e-12
     progress(0.45)
     rec = sfm.load(work_dir)
@@ -49,24 +48,9 @@ def main(work_dir, options, progress=no_progress):
     write_glb(out / "model.glb", verts[vmap], uv, uv_faces, out / TEXTURE_NAME)
     progress(1.0)
     return {
-        "texture_size": size, "charts_texels_covered": float(covered.mean()),
+        "texture_size": size, "atlas": atlas_kind, "charts_texels_covered": float(covered.mean()),
         "texels_seen": float(seen.mean()) if len(seen) else 0.0,
     }
-
-
-def unwrap(verts, faces, size):
-    """xatlas charts packed into a size x size atlas: (vertex map, faces, uv with v down)."""
-    atlas = xatlas.Atlas()
-    atlas.add_mesh(verts.astype(np.float32), faces.astype(np.uint32))
-    chart = xatlas.ChartOptions()
-    chart.max_iterations = 1          # quality barely changes, time halves
-    pack = xatlas.PackOptions()
-    pack.resolution = size
-    pack.padding = 2
-    pack.bilinear = True
-    atlas.generate(chart, pack)
-    vmap, uv_faces, uv = atlas[0]
-    return vmap.astype(np.int64), uv_faces.astype(np.int64), uv.astype(np.float64)
 
 
 def project_views(rec, images_dir, verts, faces, pos, nrm, keep, progress):
@@ -77,20 +61,25 @@ def project_views(rec, images_dir, verts, faces, pos, nrm, keep, progress):
     top_c = np.zeros((n, keep, 3), np.float32)
     ids = sorted(rec.reg_image_ids())
     extent = np.linalg.norm(verts.max(0) - verts.min(0))
+    # facing = n.(C - p)/|C - p| expanded, so each view costs two mat-vec products
+    n_dot_p = (nrm * pos).sum(1)
+    p_sq = (pos * pos).sum(1)
+    rays = {}
     for k, image_id in enumerate(ids):
         image = rec.image(image_id)
         camera, pose = image.camera, image.cam_from_world()
         centre = image.projection_center()
-        view = centre - pos
-        dist = np.linalg.norm(view, axis=1)
-        facing = (nrm * view).sum(1) / (dist + 1e-12)
+        dist = np.sqrt(np.maximum(p_sq - 2 * (pos @ centre) + centre @ centre, 1e-18))
+        facing = (nrm @ centre - n_dot_p) / dist
         cand = np.flatnonzero(facing > 0.1)
         cam_pts = pos[cand] @ pose.rotation.matrix().T + pose.translation
         pix = camera.img_from_cam(cam_pts, check_cheirality=False)
         inside = (cam_pts[:, 2] > 0) & (pix[:, 0] >= 0) & (pix[:, 1] >= 0) \
             & (pix[:, 0] < camera.width - 1) & (pix[:, 1] < camera.height - 1)
         cand, cam_pts, pix = cand[inside], cam_pts[inside], pix[inside]
-        depth = render_depth(scene, camera, pose)
+        if image.camera_id not in rays:   # one rig camera: ray directions are shared
+            rays[image.camera_id] = camera_ray_grid(camera)
+        depth = render_depth(scene, pose, *rays[image.camera_id])
         scale = depth.shape[1] / camera.width
         rendered = depth[(pix[:, 1] * scale).astype(int).clip(0, depth.shape[0] - 1),
                          (pix[:, 0] * scale).astype(int).clip(0, depth.shape[1] - 1)]
@@ -111,11 +100,18 @@ def project_views(rec, images_dir, verts, faces, pos, nrm, keep, progress):
     return colours, seen
 
 
-def render_depth(scene, camera, pose, max_side=640):
+def camera_ray_grid(camera, max_side=640):
+    """Camera-frame ray directions (unit z) of a depth render at most max_side wide."""
     scale = min(1.0, max_side / max(camera.width, camera.height))
-    origins, dirs, (h, w) = raster.camera_rays(camera, pose, scale)
-    t_hit, _, _ = raster.cast(scene, origins, dirs)
-    return t_hit.reshape(h, w)
+    return raster.camera_grid(camera, scale)
+
+
+def render_depth(scene, pose, dirs_cam, shape):
+    """Depth along the optical axis of every pixel of the view (inf = background)."""
+    rot = pose.rotation.matrix()
+    centre = -rot.T @ pose.translation
+    t_hit, _, _ = raster.cast(scene, np.broadcast_to(centre, dirs_cam.shape), dirs_cam @ rot)
+    return t_hit.reshape(shape)
 
 
 def sample(image, pix):

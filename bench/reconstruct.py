@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""Benchmark the reconstruction pipeline on one data set and compare with references.
+
+    python bench/reconstruct.py middlebury_templeRing [--skip-colmap] [--keep DIR]
+    python bench/reconstruct.py dtu_scan24
+    python bench/reconstruct.py synthetic          # rendered scan of a known mesh: chamfer
+    python bench/reconstruct.py /tmp/scan48        # a rig scan folder (openscan scan --simulate):
+                                                   # manifest used, chamfer vs ground_truth/mesh.ply
+
+Prints per-stage timings, registered images, pose error against ground truth
+(templeRing's par file, DTU's cameras_KRt.txt), surface error for the synthetic
+scan, and the same images through pycolmap's defaults (exhaustive matching +
+incremental mapping) and Debian's `colmap automatic_reconstructor` (installed
+with apt-get when missing), as time ratios.
+"""
+import argparse
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+
+os.environ.setdefault("GLOG_minloglevel", "2")   # before pycolmap loads: keep the output readable
+
+import cv2  # noqa: F401,E402  (before pycolmap)
+import numpy as np  # noqa: E402
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from cloud_backend.reconstruct import evaluate, pipeline, sfm, synthetic  # noqa: E402
+
+DATASETS = ROOT / ".." / "shared" / "datasets"
+SYNTHETIC_PER_RING, SYNTHETIC_RINGS = 24, (20.0, 45.0)
+GROUND_TRUTH = {"middlebury_templeRing": "templeR_par.txt", "dtu_scan24": "cameras_KRt.txt"}
+
+
+def make_zip(name, target):
+    """The upload a rig would send: images flat at the root (+ masks/ when the set has them)."""
+    if name == "synthetic":
+        buf, cams = synthetic.scan_zip(SYNTHETIC_PER_RING, SYNTHETIC_RINGS, 640, 480, manifest="full")
+        target.write_bytes(buf.getvalue())
+        return None
+    if (pathlib.Path(name) / "manifest.json").exists():   # a rig scan folder
+        folder = pathlib.Path(name)
+        manifest = json.loads((folder / "manifest.json").read_text())
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as archive:
+            for photo in manifest["photos"]:
+                archive.write(folder / photo["file"], photo["file"])
+            archive.write(folder / "manifest.json", "manifest.json")
+        return folder
+    folder = DATASETS / name
+    images = sorted((folder / "images").iterdir())
+    masks = sorted((folder / "mask").iterdir()) if (folder / "mask").exists() else []
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as archive:
+        for path in images:
+            archive.write(path, path.name)
+        for image, mask in zip(images, masks):   # DTU: mask/000.png belongs to images/000000.png
+            archive.write(mask, f"masks/{image.name}.png")
+    return folder / "images"
+
+
+def rig_ground_truth(folder):
+    """{name: (K, R, t)} from a simulated scan's ground_truth/cameras.json, or None."""
+    path = pathlib.Path(folder) / "ground_truth" / "cameras.json"
+    if not path.exists():
+        return None
+    cams = json.loads(path.read_text())
+    k = np.array(cams["K"], float)
+    return {n: (k, np.array(c["R"], float), np.array(c["t"], float)) for n, c in cams["photos"].items()}
+
+
+def pose_report(rec, name):
+    gt = rig_ground_truth(name)
+    if gt is None and name not in GROUND_TRUTH:
+        return {}
+    gt = gt or evaluate.read_krt(DATASETS / name / GROUND_TRUTH[name])
+    rot, centre = evaluate.pose_errors(rec, gt)
+    return {"rotation_error_deg_median": float(np.median(rot)), "rotation_error_deg_max": float(rot.max()),
+            "centre_error_median": float(np.median(centre))}
+
+
+def surface_report(work, cams):
+    import open3d as o3d
+
+    verts, faces = synthetic.object_mesh()
+    mesh = o3d.io.read_triangle_mesh(str(work / "mesh" / "mesh.ply"))
+    truth = synthetic.observed_surface_samples(cams, 100000)
+    dist, completeness, accuracy = evaluate.surface_chamfer(
+        truth, (verts, faces), (np.asarray(mesh.vertices), np.asarray(mesh.triangles)))
+    diagonal = np.linalg.norm(verts.max(0) - verts.min(0))
+    return {"chamfer_mm": float(dist), "chamfer_fraction_of_bbox_diagonal": float(dist / diagonal),
+            "completeness_mm": completeness, "accuracy_mm": accuracy}
+
+
+def rig_surface_report(work, folder):
+    """Chamfer against a simulated scan's true mesh, over the part its cameras saw."""
+    import open3d as o3d
+
+    folder = pathlib.Path(folder) / "ground_truth"
+    truth_mesh = o3d.io.read_triangle_mesh(str(folder / "mesh.ply"))
+    scene = o3d.io.read_triangle_mesh(str(folder / "scene.ply"))
+    cams = json.loads((folder / "cameras.json").read_text())
+    k = np.array(cams["K"], float)
+    cameras = [(np.array(c["R"], float), np.array(c["t"], float), k, cams["width"], cams["height"])
+               for c in cams["photos"].values()]
+    tv, tf = np.asarray(truth_mesh.vertices), np.asarray(truth_mesh.triangles)
+    truth = evaluate.observed_samples(tv, tf, np.asarray(scene.vertices), np.asarray(scene.triangles), cameras)
+    mesh = o3d.io.read_triangle_mesh(str(work / "mesh" / "mesh.ply"))
+    dist, completeness, accuracy = evaluate.surface_chamfer(
+        truth, (tv, tf), (np.asarray(mesh.vertices), np.asarray(mesh.triangles)))
+    diagonal = np.linalg.norm(tv.max(0) - tv.min(0))
+    return {"chamfer_mm": float(dist), "chamfer_fraction_of_bbox_diagonal": float(dist / diagonal),
+            "completeness_mm": completeness, "accuracy_mm": accuracy, "observed_fraction": len(truth) / 100000}
+
+
+def pycolmap_defaults(image_dir, work, name):
+    """Exhaustive matching + incremental mapping with pycolmap's default options."""
+    import pycolmap
+
+    work.mkdir(parents=True)
+    t0 = time.monotonic()
+    pycolmap.extract_features(work / "db.db", image_dir)
+    pycolmap.match_exhaustive(work / "db.db")
+    models = pycolmap.incremental_mapping(work / "db.db", image_dir, work)
+    seconds = time.monotonic() - t0
+    rec = max(models.values(), key=lambda r: r.num_reg_images()) if models else None
+    out = {"seconds": seconds, "registered": rec.num_reg_images() if rec else 0}
+    if rec:
+        out.update(pose_report(rec, name))
+    return out
+
+
+def colmap_automatic(image_dir, work):
+    """Debian's colmap 3.8 CLI, as a user without our service would run it."""
+    if shutil.which("colmap") is None:
+        print("installing Debian's colmap ...", flush=True)
+        subprocess.run(["apt-get", "install", "-y", "-q", "colmap"], check=True,
+                       stdout=subprocess.DEVNULL)
+    work.mkdir(parents=True)
+    t0 = time.monotonic()
+    proc = subprocess.run(
+        ["colmap", "automatic_reconstructor", "--workspace_path", str(work), "--image_path", str(image_dir),
+         "--use_gpu", "0", "--quality", "medium"],
+        capture_output=True, text=True,
+    )
+    seconds = time.monotonic() - t0
+    produced = sorted(str(p.relative_to(work)) for p in work.rglob("*.ply"))
+    return {"seconds": seconds, "returncode": proc.returncode, "ply_outputs": produced,
+            "note": "CPU colmap skips dense stereo (needs CUDA): sparse model only" if not produced else ""}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("dataset", help="folder name under ../shared/datasets, or 'synthetic'")
+    parser.add_argument("--keep", type=pathlib.Path, help="work directory to keep (default: temporary)")
+    parser.add_argument("--skip-baselines", action="store_true")
+    parser.add_argument("--skip-colmap", action="store_true")
+    parser.add_argument("--option", action="append", default=[], metavar="KEY=JSON",
+                        help="pipeline option, e.g. --option mesh_faces=30000")
+    args = parser.parse_args()
+    options = {k: json.loads(v) for k, v in (o.split("=", 1) for o in args.option)}
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="bench-"))
+    work = args.keep or tmp / "work"
+    upload = tmp / "upload.zip"
+    image_dir = make_zip(args.dataset, upload)
+
+    t0 = time.monotonic()
+    pipeline.run(upload, work, options, lambda stage, f: print(f"\r{stage:9s} {f:6.1%}", end="", flush=True))
+    total = time.monotonic() - t0
+    print()
+    report = json.loads((work / "export" / "report.json").read_text())
+    result = {"dataset": args.dataset, "total_seconds": total, "stage_seconds": report["timing_s"],
+              "images": {k: report[k] for k in ("images_given", "images_used", "images_registered")},
+              "dense_points": report["dense_points"], "mesh_faces": report["mesh_faces"],
+              "scale_source": report["scale_source"], "stage_cpu_seconds": report["cpu_s"]}
+    result.update(pose_report(sfm.load(work), args.dataset))
+    if rig_ground_truth(args.dataset) is not None:
+        result.update(rig_surface_report(work, args.dataset))
+    if args.dataset == "synthetic":
+        cams = synthetic.ring_cameras(SYNTHETIC_PER_RING, SYNTHETIC_RINGS)
+        result.update(surface_report(work, cams))
+    sparse_seconds = report["timing_s"]["features"] + report["timing_s"]["sfm"]
+    if not args.skip_baselines and image_dir is not None:
+        base = pycolmap_defaults(image_dir, tmp / "pycolmap", args.dataset)
+        result["pycolmap_defaults"] = base
+        result["ratio_sparse_vs_pycolmap_defaults"] = sparse_seconds / base["seconds"]
+        if not args.skip_colmap:
+            cli = colmap_automatic(image_dir, tmp / "colmap")
+            result["colmap_automatic_reconstructor"] = cli
+            result["ratio_total_vs_colmap_cli"] = total / cli["seconds"]
+    print(json.dumps(result, indent=2))
+    if args.keep is None:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
