@@ -6,7 +6,6 @@ ready-made files, against the same `openscan-cloud serve` on loopback. Prints th
     python bench/client_upload.py [--size-mb 1000] [--rounds 2]
 """
 import argparse
-import os
 import resource
 import statistics
 import subprocess

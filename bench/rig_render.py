@@ -27,7 +27,7 @@ def main():
     rig.camera.scene  # build the textured stone now, not inside the first photo
     build = time.perf_counter() - t
     rig.light.on()
-    frames, render, encode = [], 0.0, 0.0
+    render, encode = 0.0, 0.0
     for rotor, turntable in plan_scan(profile, n).points:
         rig.move_to(rotor, turntable)
         t = time.perf_counter()

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from celery import Celery
 from celery.signals import worker_shutting_down
-from .. import config, projects
+from .. import projects
 from ..db import Database
 from ..models import Job
 from ..storage import open_store

@@ -7,7 +7,7 @@ from gpiozero import Button, CompositeDevice, DigitalOutputDevice
 
 from .clock import RealClock
 from .motion import move_duration, step_times
-from .pulses import SoftwarePulses, pulses_for_factory
+from .pulses import pulses_for_factory
 
 
 class LimitError(ValueError):

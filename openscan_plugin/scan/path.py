@@ -7,7 +7,6 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ..hardware.motion import move_duration
 
 GOLDEN_ANGLE = 180.0 * (3.0 - math.sqrt(5.0))  # degrees
 

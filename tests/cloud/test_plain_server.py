@@ -1,6 +1,5 @@
 """Against a server with none of the extensions, through a proxy that cuts the connection:
 the client falls back to sending a cut part again whole and still delivers the exact zip."""
-import threading
 
 from openscan_plugin.cloud.client import CloudClient
 from openscan_plugin.cloud.package import ScanPackage

@@ -1,7 +1,6 @@
 """Hardware-timed pulse paths, checked against recording stand-ins for pigpio and lgpio."""
 from collections import namedtuple
 
-import numpy as np
 import pytest
 from gpiozero import DigitalOutputDevice
 

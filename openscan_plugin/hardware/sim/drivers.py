@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from gpiozero.pins.mock import MockPWMPin, PinState
+from gpiozero.pins.mock import MockPWMPin
 
 
 class DriverPin(MockPWMPin):
