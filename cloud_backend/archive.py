@@ -1,10 +1,11 @@
 """The uploaded zip: read it across its stored parts without joining them, and check it is what
 the protocol promises (images flat at the root) and nothing hostile (traversal, bombs, junk)."""
 import bisect
-import io
 import json
 import zipfile
 from dataclasses import dataclass, field
+
+from .storage.base import RandomAccessReader
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 MANIFEST = "manifest.json"  # the rig's scan metadata, sent beside the photos
@@ -16,7 +17,7 @@ class ArchiveError(ValueError):
     """The zip is unusable; the message names the problem and the entry."""
 
 
-class PartsReader(io.RawIOBase):
+class PartsReader(RandomAccessReader):
     """One seekable, read-only stream over blobs stored one after another (the parts)."""
 
     def __init__(self, store, keys):
@@ -25,34 +26,20 @@ class PartsReader(io.RawIOBase):
         if None in self._sizes:
             raise FileNotFoundError(self._keys[self._sizes.index(None)])
         self._starts = [sum(self._sizes[:i]) for i in range(len(self._sizes))]
-        self._length = sum(self._sizes)
-        self._pos, self._open = 0, {}
-
-    def readable(self):
-        return True
-
-    def seekable(self):
-        return True
-
-    def tell(self):
-        return self._pos
-
-    def seek(self, offset, whence=io.SEEK_SET):
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._length}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
+        self._open = {}
+        super().__init__(sum(self._sizes))
 
     def readinto(self, buffer):
         view, done = memoryview(buffer).cast("B"), 0
-        while done < len(view) and self._pos < self._length:
-            i = bisect.bisect_right(self._starts, self._pos) - 1
+        while done < len(view) and self.pos < self.length:
+            i = bisect.bisect_right(self._starts, self.pos) - 1
             f = self._part(i)
-            f.seek(self._pos - self._starts[i])
-            n = f.readinto(view[done:done + self._starts[i] + self._sizes[i] - self._pos])
+            f.seek(self.pos - self._starts[i])
+            n = f.readinto(view[done:done + self._starts[i] + self._sizes[i] - self.pos])
             if not n:
                 raise IOError(f"part {i} is shorter than recorded")
             done += n
-            self._pos += n
+            self.pos += n
         return done
 
     def _part(self, i):

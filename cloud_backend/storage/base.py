@@ -1,5 +1,28 @@
 """What the backend needs from storage: whole blobs, plus staged (resumable) writes for parts."""
+import io
 from abc import ABC, abstractmethod
+
+
+class RandomAccessReader(io.RawIOBase):
+    """A read-only, seekable stream of ``length`` bytes; subclasses implement readinto() at
+    ``pos`` and advance it."""
+
+    def __init__(self, length):
+        self.length, self.pos = length, 0
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def tell(self):
+        return self.pos
+
+    def seek(self, offset, whence=io.SEEK_SET):
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.pos, io.SEEK_END: self.length}[whence]
+        self.pos = max(0, base + offset)
+        return self.pos
 
 
 class PartLocked(Exception):

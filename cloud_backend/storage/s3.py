@@ -9,7 +9,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from .base import BlobStore
+from .base import BlobStore, RandomAccessReader
 
 BLOCK = 8 << 20  # multipart part size (S3 wants at least 5 MiB for all but the last)
 TAIL = ".tail"
@@ -147,25 +147,12 @@ class S3Store(BlobStore):
         return digest.hexdigest()
 
 
-class _RangeReader(io.RawIOBase):
-    """A seekable read-only view of one object, fetched with ranged GETs."""
+class _RangeReader(RandomAccessReader):
+    """One object, fetched with ranged GETs."""
 
     def __init__(self, s3, bucket, key, size):
-        self.s3, self.bucket, self.key, self.length, self.pos = s3, bucket, key, size, 0
-
-    def readable(self):
-        return True
-
-    def seekable(self):
-        return True
-
-    def tell(self):
-        return self.pos
-
-    def seek(self, offset, whence=io.SEEK_SET):
-        self.pos = max(0, {io.SEEK_SET: 0, io.SEEK_CUR: self.pos, io.SEEK_END: self.length}[whence]
-                       + offset)
-        return self.pos
+        super().__init__(size)
+        self.s3, self.bucket, self.key = s3, bucket, key
 
     def readinto(self, buffer):
         if self.pos >= self.length or not len(buffer):
