@@ -7,8 +7,8 @@ import os
 
 DEFAULTS = {
     # -- features / matching
-    "max_image_size": 1600,        # longest side SIFT sees (px)
-    "max_num_features": 8192,
+    "max_image_size": 1200,        # longest side SIFT sees (px); CPU SIFT+matching dominate big photos
+    "max_num_features": 4096,      # matching cost grows with its square
     "exhaustive_max_images": 30,   # above this, no manifest: sequential + retrieval pairs
     "sequential_overlap": 8,       # neighbours in capture order (ring closed)
     "retrieval_neighbors": 10,     # visually most similar images paired per image

@@ -71,7 +71,7 @@ def project_views(rec, images_dir, verts, faces, pos, nrm, keep, progress):
         centre = image.projection_center()
         dist = np.sqrt(np.maximum(p_sq - 2 * (pos @ centre) + centre @ centre, 1e-18))
         facing = (nrm @ centre - n_dot_p) / dist
-        cand = np.flatnonzero(facing > 0.1)
+        cand = np.flatnonzero(facing > 0.3)   # views beyond ~70 degrees only smear the texture
         cam_pts = pos[cand] @ pose.rotation.matrix().T + pose.translation
         pix = camera.img_from_cam(cam_pts, check_cheirality=False)
         inside = (cam_pts[:, 2] > 0) & (pix[:, 0] >= 0) & (pix[:, 1] >= 0) \

@@ -24,8 +24,14 @@ def synthetic_scan():
     return buf.getvalue(), cams
 
 
-def dataset(name):
-    path = DATASETS / name
-    if not path.exists():
-        pytest.skip(f"dataset {name} not available")
-    return path
+@pytest.fixture
+def dataset():
+    """dataset(name) -> folder under ../shared/datasets; skips the test when it is absent."""
+
+    def find(name):
+        path = DATASETS / name
+        if not path.exists():
+            pytest.skip(f"dataset {name} not available")
+        return path
+
+    return find

@@ -7,8 +7,6 @@ import pytest
 from cloud_backend.reconstruct import evaluate, features, ingest, options, sfm
 from cloud_backend.reconstruct.stage import mark_done
 
-from conftest import dataset
-
 pytestmark = [pytest.mark.datasets, pytest.mark.slow]
 
 
@@ -27,7 +25,7 @@ def run_until_sfm(zip_path, work, opts):
     return sfm.load(work)
 
 
-def test_templering_registers_every_image_with_sub_degree_rotation_error(tmp_path):
+def test_templering_registers_every_image_with_sub_degree_rotation_error(tmp_path, dataset):
     folder = dataset("middlebury_templeRing")
     rec = run_until_sfm(zip_images(folder, tmp_path / "temple.zip"), tmp_path / "work", {})
     assert rec.num_reg_images() == 47
