@@ -1,0 +1,126 @@
+"""From object to model in a real headless Chromium (Debian's, driven by Playwright):
+`openscan daemon --simulate` (gpiozero mock pins, rendered camera) in a subprocess and a real
+backend on loopback. Set 24 points, see the path drawn, press scan, reload mid-scan and still see
+the live scan, pause and resume, watch it finish, upload and process, then get the result zip,
+the preview and the 3D view. Nothing is fetched from anywhere but the rig and the backend."""
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import zipfile
+
+import pytest
+
+from tests.web.test_browser import ARGS, CHROMIUM
+
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
+
+
+@pytest.fixture
+def rig_url(tmp_path, backend):
+    server = backend(env={"FAKE_STAGE_SECONDS": "1.0"}, PIPELINE="tests.web.model_pipeline", PART_SIZE=1_000_000)
+    (tmp_path / "rig.json").write_text(json.dumps({"cloud": {"server": server.url, "token": server.token(),
+                                                             "part_size": 1_000_000}}))
+    env = {**os.environ, "OPENSCAN_DATA_DIR": str(tmp_path / "rig"), "OPENSCAN_CONFIG": str(tmp_path / "rig.json"),
+           "OPENSCAN_SCANS_DIR": str(tmp_path / "scans"), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "openscan_plugin.cli", "daemon", "--simulate", "--no-trigger",
+                             "--host", "127.0.0.1", "--port", "0"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    while not any("scan control on" in line for line in lines):
+        lines.append(proc.stdout.readline())
+        assert proc.poll() is None and len(lines) < 50, "".join(lines) + proc.stdout.read()
+    url = re.search(r"(http://127\.0\.0\.1:\d+/scan/)", lines[-1]).group(1)
+    yield url, tmp_path / "scans"
+    proc.terminate()
+    assert proc.wait(30) == 0
+    log = proc.stdout.read()
+    assert "Traceback" not in log, log
+
+
+def count(page):
+    m = re.match(r"(\d+) of (\d+)", page.locator("#count").inner_text())
+    return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+
+
+def test_scan_to_model_in_the_browser(rig_url, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+    url, scans = rig_url
+    t0 = time.monotonic()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_context(accept_downloads=True).new_page()
+        hosts = set()
+        page.on("request", lambda r: hosts.add(re.sub(r"^\w+://([^/:]+).*", r"\1", r.url)))
+        page.goto(url)
+        expect(page.locator("#connection")).to_have_text("live", timeout=30_000)
+        # the live preview is a moving picture of the simulated camera
+        page.wait_for_function("() => document.getElementById('live').naturalWidth > 0", timeout=60_000)
+
+        page.fill("#points", "24")
+        expect(page.locator("#plan-summary")).to_contain_text("24 positions", timeout=10_000)
+        expect(page.locator("#path circle.point")).to_have_count(24)
+        expect(page.locator("#upload")).to_be_checked()            # one press: scan to model
+        page.fill("#points", "0")                                  # a mistake is explained
+        expect(page.locator("#message")).to_contain_text("points must be between 1 and 2000")
+        page.fill("#points", "24")
+        expect(page.locator("#plan-summary")).to_contain_text("24 positions")
+        page.click("#start")
+        expect(page.locator("#scan-state")).to_have_text("scanning", timeout=30_000)
+        page.wait_for_function("() => /^([3-9]|1\\d) of 24/.test(document.getElementById('count').textContent)",
+                               timeout=60_000)
+        before = count(page)[0]
+        expect(page.locator("#eta")).to_contain_text("ETA")
+
+        page.reload()                                              # the daemon holds the state
+        expect(page.locator("#scan-state")).to_have_text("scanning", timeout=10_000)
+        assert count(page)[1] == 24 and count(page)[0] >= before
+        expect(page.locator("#points")).to_have_value("24")       # the running scan's settings
+        expect(page.locator("#profile")).to_have_value("custom")  # (not the page's default preset)
+        expect(page.locator("#latest")).to_be_visible()
+        expect(page.locator("#start")).to_be_disabled()
+
+        page.click("#pause")
+        expect(page.locator("#scan-state")).to_have_text("paused", timeout=20_000)
+        held = count(page)[0]
+        time.sleep(1.0)
+        assert count(page)[0] == held                              # nothing taken while paused
+        page.click("#resume")
+        expect(page.locator("#scan-state")).not_to_have_text("paused", timeout=10_000)
+        photos_seen = set()
+        while (state := page.locator("#scan-state").inner_text()) != "complete":
+            assert state == "scanning", state
+            photos_seen.add(page.locator("#latest").get_attribute("data-photo"))
+            assert time.monotonic() - t0 < 240
+            time.sleep(0.2)
+        assert count(page) == (24, 24) and len(photos_seen) >= 4   # the thumbnail followed the scan
+        scan_done = time.monotonic() - t0
+
+        status = page.locator("#upload-status")
+        expect(page.locator("#result")).to_be_visible(timeout=10_000)
+        seen = set()
+        while (s := status.get_attribute("data-state")) != "done":
+            assert s != "failed", status.inner_text()
+            seen.add(s)
+            assert time.monotonic() - t0 < 300, seen
+            time.sleep(0.1)
+        assert "processing" in seen, seen                          # we watched the backend work
+        link = page.locator("#result-link")
+        expect(link).to_be_visible()
+        with page.expect_download() as dl:
+            link.click()
+        dl.value.save_as(tmp_path / "model.zip")
+        assert {"model.obj", "model.glb", "preview.png"} <= set(zipfile.ZipFile(tmp_path / "model.zip").namelist())
+        page.wait_for_function("() => document.getElementById('model-preview').naturalWidth === 320", timeout=10_000)
+        assert page.evaluate("() => !!customElements.get('model-viewer')")
+        page.wait_for_function("() => document.getElementById('model').loaded === true", timeout=30_000)
+        browser.close()
+    total = time.monotonic() - t0
+    print(f"\n24-point scan in the browser: scanned after {scan_done:.1f} s, model shown after {total:.1f} s")
+    assert hosts == {"127.0.0.1"}, hosts                           # offline: no CDN
+    folder = next(scans.iterdir())
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and len(manifest["photos"]) == 24
+    assert (folder / "model" / "model.glb").is_file()
