@@ -89,6 +89,8 @@ def run_daemon(settings, *, host: str, port: int, web: bool = True, trigger_fact
 
 def register(main: click.Group) -> None:
     from .cli import with_profile_options
+    from .scanctl import register as register_scanctl
+    register_scanctl(main)               # `openscan rig ...`: the daemon's scan from a terminal
 
     @main.command()
     @with_cloud_options

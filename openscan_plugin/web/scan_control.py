@@ -134,7 +134,10 @@ def plan():
 
 @bp.post("/api/scan/start")
 def start():
-    ctl().start(_json(), source="web")
+    source = request.args.get("source", "web")
+    if source not in ("web", "cli"):
+        raise ValueError("source must be web or cli")
+    ctl().start(_json(), source=source)
     return jsonify(full_status()), 202
 
 

@@ -3,6 +3,7 @@ gets a 4xx JSON message, the MJPEG stream carries real JPEG frames of the camera
 stream follows a scan started over the API to the end (a second stream joining mid-scan starts
 from the live state, as a reloaded page does)."""
 import json
+import re
 
 import cv2
 import numpy as np
@@ -155,3 +156,26 @@ def test_events_follow_a_scan_and_a_late_joiner_sees_it(server):
                 break
     assert dones[-1] == 8 and dones == sorted(dones) and len(set(dones)) >= 6
     assert s["state"] == "idle" and s["model"] == {"preview": False, "glb": False, "obj": False}
+
+
+def test_cli_sees_and_drives_the_same_scan(server):
+    """`openscan rig` against the running web server: the scan it starts is the page's scan."""
+    from click.testing import CliRunner
+
+    from openscan_plugin.cli import main
+    url, controller = server
+    root = url.rsplit("/scan/", 1)[0]
+    run = lambda *args: CliRunner().invoke(main, ["rig", "--url", root, *args])   # noqa: E731
+    out = run("start", "--points", "30", "--no-upload", "--name", "from-cli")
+    assert out.exit_code == 0, out.output
+    assert "scan from-cli (cli)" in out.output
+    assert controller.job.name == "from-cli" and controller.job.source == "cli"
+    wait_for(lambda: controller.job.done >= 1, what="a photo")
+    assert re.search(r"from-cli \(cli\): scanning, \d+ of 30", run("status").output)
+    again = run("start", "--points", "4")
+    assert again.exit_code != 0 and "scan from-cli is running" in again.output
+    assert "cancelling" in run("cancel").output
+    controller.job.wait(30)
+    assert "cancelled" in run("status").output
+    gone = CliRunner().invoke(main, ["rig", "--url", "http://127.0.0.1:9", "status"])
+    assert gone.exit_code != 0 and "no openscan daemon at" in gone.output
