@@ -59,6 +59,20 @@ def test_scan_to_model_in_the_browser(rig_url, tmp_path):
         # the live preview is a moving picture of the simulated camera
         page.wait_for_function("() => document.getElementById('live').naturalWidth > 0", timeout=60_000)
 
+        # set-up: jog, ring light, camera settings, a test photo
+        page.click('.jog[data-motor="turntable"] button[data-deg="45"]')
+        expect(page.locator("#turntable-angle")).to_have_text("45.0")
+        page.click('.jog[data-motor="rotor"] button[data-deg="10"]')
+        expect(page.locator("#rotor-angle")).to_have_text("10.0")
+        page.check("#light")
+        expect(page.locator("#light")).to_be_checked()
+        page.fill("#exposure", "80")
+        page.click("#camera-form button")
+        expect(page.locator("#camera-message")).to_have_text("applied")
+        page.click("#test-photo")
+        page.wait_for_function("() => document.getElementById('test-photo-img').naturalWidth === 1280", timeout=30_000)
+        page.uncheck("#light")
+
         page.fill("#points", "24")
         expect(page.locator("#plan-summary")).to_contain_text("24 positions", timeout=10_000)
         expect(page.locator("#path circle.point")).to_have_count(24)
@@ -81,6 +95,7 @@ def test_scan_to_model_in_the_browser(rig_url, tmp_path):
         expect(page.locator("#profile")).to_have_value("custom")  # (not the page's default preset)
         expect(page.locator("#latest")).to_be_visible()
         expect(page.locator("#start")).to_be_disabled()
+        expect(page.locator("#exposure")).to_have_value("80")     # camera settings are the daemon's too
 
         page.click("#pause")
         expect(page.locator("#scan-state")).to_have_text("paused", timeout=20_000)

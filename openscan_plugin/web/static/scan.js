@@ -140,7 +140,9 @@ $("camera-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
   const body = { exposure_us: Math.round(Number($("exposure").value) * 1000), analogue_gain: Number($("gain").value), autofocus: $("autofocus").checked };
   if (!body.autofocus && $("lens").value !== "") body.lens_position = Number($("lens").value);
-  api("api/camera", body).then(fillCamera).then(() => say("")).catch((e) => say(e.message));
+  $("camera-message").textContent = "";
+  api("api/camera", body).then(fillCamera).then(() => { $("camera-message").textContent = "applied"; say(""); })
+    .catch((e) => say(e.message));
 });
 $("test-photo").addEventListener("click", () => api("api/test-photo", {}).then((r) => {
   $("test-photo-img").src = base + r.photo; $("test-photo-img").hidden = false; say("");
