@@ -350,7 +350,7 @@ class ScanController:
         """An RGB frame for the live preview, or None while a scan runs (the page then shows
         the scan's latest photo: the camera belongs to the scan)."""
         with self.camera_lock:
-            if self.scanning or self.activity == "photo":
+            if self.closed or self.scanning or self.activity == "photo":
                 return None
             return self.rig.camera.preview()
 
@@ -371,3 +371,5 @@ class ScanController:
         with self._changed:
             self.closed = True
             self._changed.notify_all()
+        with self.camera_lock:                # a preview frame in flight finishes first: a
+            pass                              # renderer torn down mid-frame kills the exit status

@@ -18,11 +18,9 @@ from tests.web.test_browser import ARGS, CHROMIUM
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
 
 
-@pytest.fixture
-def rig_url(tmp_path, backend):
-    server = backend(env={"FAKE_STAGE_SECONDS": "1.0"}, PIPELINE="tests.web.model_pipeline", PART_SIZE=1_000_000)
-    (tmp_path / "rig.json").write_text(json.dumps({"cloud": {"server": server.url, "token": server.token(),
-                                                             "part_size": 1_000_000}}))
+def start_daemon(tmp_path, cloud: dict):
+    """`openscan daemon --simulate` on a free port; yields the scan page's URL."""
+    (tmp_path / "rig.json").write_text(json.dumps({"cloud": cloud}))
     env = {**os.environ, "OPENSCAN_DATA_DIR": str(tmp_path / "rig"), "OPENSCAN_CONFIG": str(tmp_path / "rig.json"),
            "OPENSCAN_SCANS_DIR": str(tmp_path / "scans"), "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "openscan_plugin.cli", "daemon", "--simulate", "--no-trigger",
@@ -35,9 +33,19 @@ def rig_url(tmp_path, backend):
     url = re.search(r"(http://127\.0\.0\.1:\d+/scan/)", lines[-1]).group(1)
     yield url, tmp_path / "scans"
     proc.terminate()
-    assert proc.wait(30) == 0
-    log = proc.stdout.read()
-    assert "Traceback" not in log, log
+    code, log = proc.wait(30), proc.stdout.read()
+    assert code == 0 and "Traceback" not in log, log
+
+
+@pytest.fixture
+def rig_url(tmp_path, backend):
+    server = backend(env={"FAKE_STAGE_SECONDS": "1.0"}, PIPELINE="tests.web.model_pipeline", PART_SIZE=1_000_000)
+    yield from start_daemon(tmp_path, {"server": server.url, "token": server.token(), "part_size": 1_000_000})
+
+
+@pytest.fixture
+def tokenless_rig_url(tmp_path):
+    yield from start_daemon(tmp_path, {})
 
 
 def count(page):
@@ -139,3 +147,34 @@ def test_scan_to_model_in_the_browser(rig_url, tmp_path):
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["status"] == "complete" and len(manifest["photos"]) == 24
     assert (folder / "model" / "model.glb").is_file()
+
+
+def test_cancel_and_no_token_are_explained(tokenless_rig_url):
+    """A cancelled scan is not uploaded; a finished one without a token says why and offers the
+    upload button, which answers with the reason instead of failing silently."""
+    from playwright.sync_api import expect, sync_playwright
+    url, scans = tokenless_rig_url
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        page.goto(url)
+        expect(page.locator("#connection")).to_have_text("live", timeout=30_000)
+        page.fill("#points", "40")
+        page.click("#start")
+        page.wait_for_function("() => /^[1-9]\\d* of 40/.test(document.getElementById('count').textContent)",
+                               timeout=60_000)
+        page.click("#cancel")
+        expect(page.locator("#scan-state")).to_have_text("cancelled", timeout=30_000)
+        expect(page.locator("#result")).to_be_hidden()
+        expect(page.locator("#start")).to_be_enabled()
+
+        page.fill("#points", "3")
+        page.click("#start")
+        expect(page.locator("#scan-state")).to_have_text("complete", timeout=60_000)
+        expect(page.locator("#count")).to_have_text("3 of 3")
+        expect(page.locator("#upload-status")).to_contain_text("not uploaded: no server/token")
+        page.click("#upload-now")
+        expect(page.locator("#message")).to_contain_text("no server/token")
+        browser.close()
+    states = sorted(json.loads((f / "manifest.json").read_text())["status"] for f in scans.iterdir())
+    assert states == ["cancelled", "complete"]

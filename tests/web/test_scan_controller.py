@@ -183,7 +183,7 @@ def test_button_and_page_share_one_controller(controller, rig_profile):
         button.drive_low(); time.sleep(0.1); button.drive_high()   # short press: ignored, busy
         time.sleep(0.3)
         assert controller.job is job
-        button.drive_low(); time.sleep(0.5); button.drive_high()   # long press: cancels the page's scan
+        button.drive_low(); time.sleep(1.0); button.drive_high()   # long press: cancels the page's scan
         assert job.wait(30) and job.state == "cancelled"
         button.drive_low(); time.sleep(0.1); button.drive_high()   # now the button starts one
         wait_for(lambda: controller.job is not job, what="button scan")

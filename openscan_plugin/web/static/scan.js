@@ -95,10 +95,18 @@ function render(s) {
 
 function renderResult(s) {
   const scan = s.scan, u = s.upload;
-  const show = scan.state === "complete" && (u || scan.upload_error);
+  const show = scan.state === "complete";
   $("result").hidden = !show;
   if (!show) return;
-  if (!u) { $("upload-status").textContent = scan.upload_error; $("upload-status").dataset.state = "not sent"; return; }
+  $("upload-cancel").hidden = !(u && u.active);
+  $("upload-retry").hidden = !(u && u.state === "failed");
+  $("upload-now").hidden = !!(u && u.state !== "cancelled") || !cloud;
+  if (!u) {
+    $("upload-status").textContent = scan.upload_error || "not uploaded (upload when finished was off)";
+    $("upload-status").dataset.state = "not sent";
+    $("upload-bar").value = 0;
+    return;
+  }
   $("upload-status").dataset.state = u.state;
   $("upload-bar").value = u.percent;
   const text = { queued: "queued for upload", uploading: `uploading ${(u.bytes_done / 1e6 || 0).toFixed(1)} of ${(u.size / 1e6).toFixed(1)} MB`,
@@ -114,6 +122,15 @@ function renderResult(s) {
   if (m.glb && $("model").getAttribute("src") !== root + "model/model.glb") $("model").setAttribute("src", root + "model/model.glb");
   $("model").hidden = !m.glb;
 }
+
+// the upload is the cloud panel's: its endpoints cancel, retry or queue it
+const cloudAct = (path) => fetch(cloud + path, { method: "POST" }).then(async (r) => {
+  if (!r.ok) throw new Error((await r.json().catch(() => ({}))).error || r.statusText);
+  say("");
+}).catch((e) => say(e.message));
+$("upload-cancel").addEventListener("click", () => cloudAct(`api/uploads/${status.upload.id}/cancel`));
+$("upload-retry").addEventListener("click", () => cloudAct(`api/uploads/${status.upload.id}/retry`));
+$("upload-now").addEventListener("click", () => cloudAct(`api/scans/${encodeURIComponent(status.scan.name)}/upload`));
 
 function connect() {
   const events = new EventSource(base + "api/events");
