@@ -164,21 +164,24 @@ def _latest(queue):
 
 
 def scan_runner(controller, points: int):
-    """What a short press runs: a new scan of `points` positions through the shared controller
-    (uploaded by the trigger itself, which shows a failure to queue by blinking)."""
+    """What a short press runs: a new scan of `points` positions through the shared controller,
+    which queues it for upload when complete (so the page shows the button's scan and its
+    upload alike). Returns None: there is nothing left for the trigger to queue."""
     from .scan.controller import Busy
 
     def run(trigger: Trigger) -> Optional[Path]:
         try:
-            job = controller.start({"profile": "custom", "points": points, "upload": False}, source="button")
+            job = controller.start({"profile": "custom", "points": points, "upload": True}, source="button")
         except Busy as exc:
             log.info("short press ignored: %s", exc)
             return None
         job.wait()
         if job.state != "complete":
             log.info("scan %s: %s, kept, not uploaded", job.folder, job.state)
-            return None
-        return job.folder
+        elif job.upload_error:
+            log.error("scan %s: %s", job.folder, job.upload_error)
+            trigger._failed_at = time.monotonic()
+        return None
     return run
 
 

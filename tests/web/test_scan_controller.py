@@ -178,7 +178,7 @@ def test_button_and_page_share_one_controller(controller, rig_profile):
     trigger = trigger_from_profile(prof, controller.service, simulate=True, controller=controller)
     button = controller.rig.sim["factory"].pin(prof["pins"]["button"])
     try:
-        job = controller.start({"profile": "custom", "points": 30, "upload": False})   # from the page
+        job = controller.start({"profile": "custom", "points": 300, "upload": False})  # from the page
         wait_for(lambda: job.done >= 1, what="started")
         button.drive_low(); time.sleep(0.1); button.drive_high()   # short press: ignored, busy
         time.sleep(0.3)
@@ -190,6 +190,8 @@ def test_button_and_page_share_one_controller(controller, rig_profile):
         assert controller.status()["scan"]["source"] == "button"
         wait_for(lambda: not controller.job.running, what="button scan done")
         assert controller.job.state == "complete" and controller.job.done == 3
+        assert "no server/token" in controller.job.upload_error       # the button's scan is queued
+        wait_for(lambda: trigger.pattern == "failed", timeout=5)      # by the controller; refused: flicker
     finally:
         trigger.stop()
     assert not controller.rig.rotor.closed              # the daemon's rig stays open
