@@ -161,9 +161,39 @@ class ScanController:
         log.info("scan %s started from the %s: %d photos", name, source, job.total)
         return job
 
-    def _run(self, job: ScanJob) -> None:
+    def continue_scan(self, name, upload: bool = True, source: str = "web") -> ScanJob:
+        """Take the missing photos of a cancelled or interrupted scan (same plan, same folder)."""
+        from .manifest import Manifest, ManifestError
+        if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
+            raise ValueError('send {"name": "<scan folder>"}')
+        if not isinstance(upload, bool):
+            raise ValueError("upload must be true or false")
+        folder = self.scans_dir / name
         try:
-            job.routine.run()
+            manifest = Manifest.load(folder)
+        except (ManifestError, OSError, ValueError) as exc:
+            raise ValueError(f"cannot continue {name}: {exc}") from None
+        if manifest.data.get("status") == "complete":
+            raise Busy(f"{name} is complete already")
+        plan = manifest.data["plan"]
+        req = ScanRequest(profile="custom", points=len(plan["points"]), mode=plan.get("mode", "sphere"),
+                          focus_stack=int(plan.get("photos_per_point", 1)), upload=upload, name=name)
+        with self.camera_lock, self._lock:
+            self._check_idle("continue a scan")
+            job = ScanJob(name, folder, req, source, total=req.points * req.focus_stack,
+                          estimated_s=plan.get("estimated_duration_s") or 0.0, plan_points=plan["points"],
+                          done=len(manifest.photos))
+            job.routine = ScanRoutine(self.rig, folder, settings=copy.deepcopy(self.camera_settings), name=name,
+                                      on_event=lambda e: self._on_event(job, e))
+            job.routine.settings.focus_stack = req.focus_stack
+            self.job = job
+            threading.Thread(target=self._run, args=(job, True), name=f"scan-{name}", daemon=True).start()
+        self._bump()
+        return job
+
+    def _run(self, job: ScanJob, resume: bool = False) -> None:
+        try:
+            job.routine.run(resume=resume)
             job.state = "complete"
             if job.request.upload and self.service is not None:
                 self._upload(job)

@@ -141,11 +141,19 @@ def start():
     return jsonify(full_status()), 202
 
 
+@bp.post("/api/scan/continue")
+def continue_scan():
+    """{"name": scan, "upload": true}: take the missing photos of a cancelled or cut scan."""
+    data = _json()
+    ctl().continue_scan(data.get("name"), data.get("upload", True), source="web")
+    return jsonify(full_status()), 202
+
+
 @bp.post("/api/scan/<action>")
 def scan_action(action):
     actions = {"pause": ctl().pause, "resume": ctl().resume, "cancel": ctl().cancel}
     if action not in actions:
-        abort(404, f"unknown action {action!r}; use start, pause, resume or cancel")
+        abort(404, f"unknown action {action!r}; use start, pause, resume, cancel or continue")
     actions[action]()
     return jsonify(full_status())
 

@@ -53,6 +53,8 @@ def server(app_parts):
     ("post", "api/scan/start", {"profile": "huge"}, 400, "unknown profile 'huge'"),
     ("post", "api/scan/pause", {}, 409, "no scan is running to pause"),
     ("post", "api/scan/jump", {}, 404, "unknown action 'jump'"),
+    ("post", "api/scan/continue", {"name": "../x"}, 400, '{"name": "<scan folder>"}'),
+    ("post", "api/scan/continue", {"name": "nope"}, 400, "cannot continue nope"),
     ("post", "api/jog", {"motor": "rotor", "degrees": 500}, 400, "degrees must be a number"),
     ("post", "api/jog", {"motor": "rotor", "degrees": 100}, 400, "above the soft limit 70"),
     ("post", "api/jog", {"motor": "x", "degrees": 1}, 400, "motor must be rotor or turntable"),

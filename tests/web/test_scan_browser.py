@@ -149,9 +149,9 @@ def test_scan_to_model_in_the_browser(rig_url, tmp_path):
     assert (folder / "model" / "model.glb").is_file()
 
 
-def test_cancel_and_no_token_are_explained(tokenless_rig_url):
-    """A cancelled scan is not uploaded; a finished one without a token says why and offers the
-    upload button, which answers with the reason instead of failing silently."""
+def test_cancel_continue_and_no_token_are_explained(tokenless_rig_url):
+    """A cancelled scan is not uploaded and can be continued where it stopped; a finished one
+    without a token says why and offers the upload button, which answers with the reason."""
     from playwright.sync_api import expect, sync_playwright
     url, scans = tokenless_rig_url
     with sync_playwright() as pw:
@@ -159,22 +159,26 @@ def test_cancel_and_no_token_are_explained(tokenless_rig_url):
         page = browser.new_page()
         page.goto(url)
         expect(page.locator("#connection")).to_have_text("live", timeout=30_000)
-        page.fill("#points", "40")
+        page.fill("#points", "10")
         page.click("#start")
-        page.wait_for_function("() => /^[1-9]\\d* of 40/.test(document.getElementById('count').textContent)",
+        page.wait_for_function("() => /^[1-5] of 10/.test(document.getElementById('count').textContent)",
                                timeout=60_000)
         page.click("#cancel")
         expect(page.locator("#scan-state")).to_have_text("cancelled", timeout=30_000)
         expect(page.locator("#result")).to_be_hidden()
         expect(page.locator("#start")).to_be_enabled()
+        kept = count(page)[0]
+        assert 1 <= kept < 10
+        folder = next(scans.iterdir())
+        assert json.loads((folder / "manifest.json").read_text())["status"] == "cancelled"
 
-        page.fill("#points", "3")
-        page.click("#start")
+        page.click("#continue")
         expect(page.locator("#scan-state")).to_have_text("complete", timeout=60_000)
-        expect(page.locator("#count")).to_have_text("3 of 3")
+        expect(page.locator("#count")).to_have_text("10 of 10")
         expect(page.locator("#upload-status")).to_contain_text("not uploaded: no server/token")
         page.click("#upload-now")
         expect(page.locator("#message")).to_contain_text("no server/token")
         browser.close()
-    states = sorted(json.loads((f / "manifest.json").read_text())["status"] for f in scans.iterdir())
-    assert states == ["cancelled", "complete"]
+    assert [f.name for f in scans.iterdir()] == [folder.name]      # the same folder, completed
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and len({p["file"] for p in manifest["photos"]}) == 10

@@ -86,6 +86,26 @@ def test_cancel_keeps_photos_and_frees_the_rig(controller):
         controller.cancel()
 
 
+def test_continue_a_cancelled_scan_takes_only_the_missing_photos(controller):
+    job = controller.start({"profile": "custom", "points": 12, "upload": False, "name": "owl"})
+    wait_for(lambda: job.done >= 3, what="three photos")
+    controller.cancel()
+    job.wait(30)
+    kept = job.done
+    assert job.state == "cancelled" and 3 <= kept < 12
+    again = controller.continue_scan("owl", upload=False)
+    assert again.done == kept and again.total == 12          # progress starts where it stopped
+    again.wait(60)
+    assert again.state == "complete" and again.done == 12
+    manifest = json.loads((controller.scans_dir / "owl" / "manifest.json").read_text())
+    files = [p["file"] for p in manifest["photos"]]
+    assert manifest["status"] == "complete" and len(files) == len(set(files)) == 12
+    with pytest.raises(Busy, match="complete already"):
+        controller.continue_scan("owl")
+    with pytest.raises(ValueError, match="nothing to resume"):
+        controller.continue_scan("nope")
+
+
 def test_busy_refusals_during_a_scan(controller):
     job = controller.start({"profile": "custom", "points": 20, "upload": False, "name": "a"})
     with pytest.raises(Busy, match="scan a is running"):

@@ -77,6 +77,8 @@ function render(s) {
   $("pause").disabled = !running || scan.state !== "scanning";
   $("resume").disabled = !running || !["paused", "pausing"].includes(scan.state);
   $("cancel").disabled = !running || scan.state === "cancelling";
+  $("continue").hidden = !scan || !["cancelled", "failed"].includes(scan.state);
+  $("continue").disabled = busy;
   $("scan-state").textContent = scan ? scan.state : s.state;
   $("scan-state").dataset.state = scan ? scan.state : s.state;
   if (!scan) return;
@@ -148,6 +150,7 @@ $("light").addEventListener("change", () => act("api/light", { on: $("light").ch
 $("pause").addEventListener("click", () => act("api/scan/pause"));
 $("resume").addEventListener("click", () => act("api/scan/resume"));
 $("cancel").addEventListener("click", () => act("api/scan/cancel"));
+$("continue").addEventListener("click", () => act("api/scan/continue", { name: status.scan.name, upload: $("upload").checked }));
 $("scan-form").addEventListener("submit", (ev) => { ev.preventDefault(); shownPhoto = null; act("api/scan/start", settings()); });
 $("profile").addEventListener("change", () => { fillPreset(); replan(); });
 ["points", "mode", "rings", "rotor-min", "rotor-max", "stack"].forEach((id) => $(id).addEventListener("input", () => {
