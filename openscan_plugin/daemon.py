@@ -37,9 +37,12 @@ class WebServer:
 
 
 def run_daemon(settings, *, host: str, port: int, web: bool = True, trigger_factory=None,
-               stop: threading.Event | None = None, own_queue: bool = True) -> int:
+               stop: threading.Event | None = None, own_queue: bool = True,
+               controller_factory=None) -> int:
     """Run until SIGTERM/SIGINT (or `stop`). Returns the exit status. Without `own_queue`
-    (`openscan serve`) a daemon already working the queue is fine: this process only queues."""
+    (`openscan serve`) a daemon already working the queue is fine: this process only queues.
+    `controller_factory(service)` makes the process's one ScanController (or None: no rig),
+    which the web page and `trigger_factory(service, controller)` share."""
     from .cloud.service import CloudService
     stop = stop or threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):   # first: a stop during start-up is clean too
@@ -49,16 +52,19 @@ def run_daemon(settings, *, host: str, port: int, web: bool = True, trigger_fact
         if own_queue:
             raise click.ClickException(f"another openscan daemon works the queue in {settings.data_dir}")
         click.echo("the daemon works the upload queue; this panel queues uploads for it")
-    parts = []
+    parts, controller = [], None
     try:
+        controller = controller_factory(service) if controller_factory else None
         if web:
             from .web import create_app
-            server = WebServer(create_app(service), host, port)
+            server = WebServer(create_app(service, controller=controller), host, port)
             server.start()
             parts.append(server)
             click.echo(f"web panel on http://{host}:{server.port}/cloud/")
+            if controller is not None:
+                click.echo(f"scan control on http://{host}:{server.port}/scan/")
         if trigger_factory:
-            trigger = trigger_factory(service)
+            trigger = trigger_factory(service, controller)
             if trigger is not None:
                 parts.append(trigger)
         notify("READY=1", f"STATUS={service.status_line()}")
@@ -71,14 +77,20 @@ def run_daemon(settings, *, host: str, port: int, web: bool = True, trigger_fact
         click.echo("stopping…")
         notify("STOPPING=1")
     finally:
+        if controller is not None:
+            controller.close()            # cancels a running scan (resumable from its folder)
         for part in reversed(parts):
             part.stop()
+        if controller is not None:
+            controller.rig.close()
         service.stop()
     return 0
 
 
 def register(main: click.Group) -> None:
     from .cli import with_profile_options
+    from .scanctl import register as register_scanctl
+    register_scanctl(main)               # `openscan rig ...`: the daemon's scan from a terminal
 
     @main.command()
     @with_cloud_options
@@ -110,12 +122,33 @@ def register(main: click.Group) -> None:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
         settings = load_settings(config_file, server=server, token=token, data_dir=data_dir,
                                  scans_dir=scans_dir)
+        from .cli import _profile
+        prof = _profile(profile, shield, config_file)
         trigger_factory = None
         if not no_trigger:
-            from .cli import _profile
             from .trigger import trigger_from_profile
-            prof = _profile(profile, shield, config_file)
-            trigger_factory = lambda service: trigger_from_profile(  # noqa: E731
-                prof, service, simulate=simulate, points=points, config_file=config_file)
+            trigger_factory = lambda service, controller: trigger_from_profile(  # noqa: E731
+                prof, service, simulate=simulate, points=points, config_file=config_file,
+                controller=controller)
+        controller_factory = None
+        if not (no_web and no_trigger):
+            controller_factory = lambda service: _controller(  # noqa: E731
+                prof, service, simulate, required=not no_trigger)
         raise SystemExit(run_daemon(settings, host=host, port=port, web=not no_web,
-                                    trigger_factory=trigger_factory))
+                                    trigger_factory=trigger_factory,
+                                    controller_factory=controller_factory))
+
+
+def _controller(profile: dict, service, simulate: bool, required: bool):
+    """The process's one ScanController on the rig (web page and button share it). Without
+    the button, a machine with no rig (no picamera2) still serves the cloud panel."""
+    from .cli import make_rig
+    from .scan.controller import ScanController
+    try:
+        rig = make_rig(profile, simulate)
+    except Exception as exc:
+        if required:
+            raise
+        click.echo(f"no scan control: {getattr(exc, 'message', None) or exc}")
+        return None
+    return ScanController(rig, service)

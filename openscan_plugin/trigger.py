@@ -27,10 +27,11 @@ PATTERNS = {"idle": None, "queued": (0.1, 1.9), "uploading": (0.5, 0.5), "proces
 class Trigger:
     def __init__(self, pin, service, *, scan: Optional[Callable] = None, light=None,
                  action: str = "scan", bounce_s: float = 0.05, long_press_s: float = 2.0,
-                 pin_factory=None, poll_s: float = 0.5):
+                 pin_factory=None, poll_s: float = 0.5, controller=None):
         if action not in ("scan", "upload_last"):
             raise ValueError(f"trigger.action must be 'scan' or 'upload_last', not {action!r}")
         self.service, self.scan, self.light, self.action = service, scan, light, action
+        self.controller = controller         # the process's ScanController (shared with the web page)
         self.button = Button(pin, pull_up=True, bounce_time=bounce_s, hold_time=long_press_s,
                              pin_factory=pin_factory)
         self.button.when_held = self._long_press
@@ -39,7 +40,6 @@ class Trigger:
         self.bounce_s = bounce_s
         self._held, self._pressed_at = False, None
         self._busy = threading.Lock()        # one scan at a time; presses meanwhile are ignored
-        self._routine = None                 # the scan in progress (for cancel)
         self.pattern = "idle"
         self._failed_at = -1e9               # a press that could not start anything (shown 30 s)
         self.presses = 0
@@ -47,13 +47,18 @@ class Trigger:
         self._indicator = threading.Thread(target=self._show_state, args=(poll_s,), daemon=True)
         self._indicator.start()
 
+    @property
+    def _routine(self):
+        """The scan in progress, whoever started it (this button or the web page)."""
+        return self.controller.routine if self.controller is not None else None
+
     # -- button events (gpiozero's thread) ----------------------------------------------------
     def _long_press(self):
         self._held = True
         routine = self._routine
         if routine is not None:
             log.info("long press: cancelling the scan")
-            routine.cancel()
+            self.controller.cancel()
             return
         entry = self.service.cancel_active()
         log.info("long press: %s", f"cancelled upload #{entry.id}" if entry else "nothing to cancel")
@@ -98,7 +103,6 @@ class Trigger:
             log.exception("the button's scan failed")
             self._failed_at = time.monotonic()
         finally:
-            self._routine = None
             self._busy.release()
 
     # -- the light ----------------------------------------------------------------------------
@@ -132,13 +136,11 @@ class Trigger:
     def stop(self):
         self._stop.set()
         self._indicator.join(5)
-        routine = self._routine
-        if routine is not None:
-            routine.cancel()
         self.button.close()
         self._blink(None)
         rig = getattr(self, "rig", None)
-        if rig is not None:
+        if rig is not None:                   # set only when the trigger made its own controller
+            self.controller.close()
             rig.close()
 
 
@@ -161,45 +163,55 @@ def _latest(queue):
     return entries[-1] if entries else None
 
 
-def scan_runner(rig, profile: dict, scans_dir: Path, points: int):
-    """What a short press runs: a new scan of `points` positions into scans_dir/scan-<time>."""
-    from .hardware.camera import CameraSettings
-    from .scan.path import plan_scan
-    from .scan.routine import ScanCancelled, ScanRoutine
+def scan_runner(controller, points: int):
+    """What a short press runs: a new scan of `points` positions through the shared controller,
+    which queues it for upload when complete (so the page shows the button's scan and its
+    upload alike). Returns None: there is nothing left for the trigger to queue."""
+    from .scan.controller import Busy
 
     def run(trigger: Trigger) -> Optional[Path]:
-        settings = CameraSettings.from_profile(profile["camera"])
-        plan = plan_scan(profile, points, photos_per_point=settings.focus_stack)
-        folder = Path(scans_dir) / time.strftime("scan-%Y%m%d-%H%M%S")
-        routine = ScanRoutine(rig, folder, plan=plan, settings=settings)
-        trigger._routine = routine
         try:
-            routine.run()
-        except ScanCancelled:
-            log.info("scan cancelled: %s kept, not uploaded", folder)
+            job = controller.start({"profile": "custom", "points": points, "upload": True}, source="button")
+        except Busy as exc:
+            log.info("short press ignored: %s", exc)
             return None
-        return folder
+        job.wait()
+        if job.state != "complete":
+            log.info("scan %s: %s, kept, not uploaded", job.folder, job.state)
+        elif job.upload_error:
+            log.error("scan %s: %s", job.folder, job.upload_error)
+            trigger._failed_at = time.monotonic()
+        return None
     return run
 
 
 def trigger_from_profile(profile: dict, service, *, simulate: bool = False, points: int | None = None,
-                         config_file=None, rig=None) -> Optional[Trigger]:
-    """The daemon's button, or None when the profile wires none (pins.button null)."""
+                         config_file=None, rig=None, controller=None) -> Optional[Trigger]:
+    """The daemon's button, or None when the profile wires none (pins.button null). With
+    `controller` (the daemon's) the button shares its rig and scan state with the web page;
+    without, the trigger makes its own and closes the rig when it stops."""
     pin = profile.get("pins", {}).get("button")
     if pin is None:
         log.info("no pins.button in the profile: no hardware trigger")
         return None
     cfg = profile.get("trigger", {})
-    if rig is None:
+    own = controller is None
+    if controller is not None:
+        rig = controller.rig
+    elif rig is None:
         from .cli import make_rig
         rig = make_rig(profile, simulate)
+    if controller is None:
+        from .scan.controller import ScanController
+        controller = ScanController(rig, service)
     factory = rig.sim["factory"] if simulate and hasattr(rig, "sim") else None
     led_pin = profile["pins"].get("status_led")
     light = LED(led_pin, pin_factory=factory) if led_pin is not None else rig.light
     action = cfg.get("action", "scan")
-    scan = scan_runner(rig, profile, service.settings.scans_dir, points or cfg.get("points", 60))
+    scan = scan_runner(controller, points or cfg.get("points", 60))
     trigger = Trigger(pin, service, scan=scan, light=light, action=action,
                       bounce_s=cfg.get("bounce_s", 0.05), long_press_s=cfg.get("long_press_s", 2.0),
-                      pin_factory=factory)
-    trigger.rig = rig
+                      pin_factory=factory, controller=controller)
+    if own:
+        trigger.rig = rig
     return trigger

@@ -1,5 +1,6 @@
-"""The rig's cloud panel: a Flask blueprint (mount it into the rig's web interface with
-`init_cloud(app, service)`) and a standalone app for `openscan serve`."""
+"""The rig's cloud panel and scan-control page: Flask blueprints (mount them into the rig's web
+interface with `init_cloud(app, service)` and `init_scan(app, controller)`) and a standalone app
+for `openscan serve` / `openscan daemon`."""
 from __future__ import annotations
 
 from flask import Flask
@@ -7,12 +8,19 @@ from flask import Flask
 from .blueprint import bp, init_cloud
 
 
-def create_app(service, url_prefix: str = "/cloud") -> Flask:
-    """A Flask app holding only the cloud panel (at `url_prefix`; `/` redirects there)."""
+def create_app(service, url_prefix: str = "/cloud", controller=None) -> Flask:
+    """A Flask app holding the cloud panel (at `url_prefix`) and, given the process's
+    ScanController, the scan-control page at /scan. `/` redirects to the scan page if there
+    is one, else to the panel."""
     from flask import redirect, url_for
     app = Flask(__name__)
     init_cloud(app, service, url_prefix=url_prefix)
-    app.add_url_rule("/", "index", lambda: redirect(url_for("openscan_cloud.page")))
+    home = "openscan_cloud.page"
+    if controller is not None:
+        from .scan_control import init_scan
+        init_scan(app, controller)
+        home = "openscan_scan.page"
+    app.add_url_rule("/", "index", lambda: redirect(url_for(home)))
     return app
 
 

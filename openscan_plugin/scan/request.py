@@ -1,0 +1,114 @@
+"""What a front end may ask a scan to be: parsed and checked here, so the web page, the button
+and the CLI get the same rules and the same error messages (a ValueError is a user's mistake)."""
+from __future__ import annotations
+
+import math
+import re
+import time
+from dataclasses import asdict, dataclass, field
+
+from .path import ScanPlan, plan_scan
+
+# scan profiles: starting points for the settings (the page fills its fields from them)
+PRESETS = {
+    "quick": {"points": 24, "mode": "sphere", "focus_stack": 1},
+    "standard": {"points": 60, "mode": "sphere", "focus_stack": 1},
+    "detailed": {"points": 120, "mode": "sphere", "focus_stack": 1},
+    "turntable": {"points": 24, "mode": "turntable", "rings": [0.0, 30.0], "focus_stack": 1},
+}
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+MAX_POINTS, MAX_STACK = 2000, 20
+
+
+@dataclass
+class ScanRequest:
+    profile: str = "standard"
+    points: int = 60
+    mode: str = "sphere"                  # sphere (Fibonacci) or turntable (rings)
+    rings: list = field(default_factory=lambda: [0.0])
+    rotor_range: list | None = None       # [min, max] degrees; None = the rig's limits
+    focus_stack: int = 1
+    upload: bool = True                   # queue the scan for upload once it is complete
+    name: str | None = None               # folder name; None = scan-<date>-<time>
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def plan(self, rig_profile: dict) -> ScanPlan:
+        lo, hi = self.rotor_range or (None, None)
+        return plan_scan(rig_profile, self.points, mode=self.mode, rings=self.rings,
+                         photos_per_point=self.focus_stack, min_elev=lo, max_elev=hi)
+
+
+def _number(data: dict, key: str, kind=float, lo=None, hi=None):
+    value = data[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{key} must be a number, not {value!r}")
+    if kind is int and value != int(value):
+        raise ValueError(f"{key} must be a whole number, not {value!r}")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise ValueError(f"{key} must be between {lo} and {hi}, not {value!r}")
+    return kind(value)
+
+
+def parse_request(data, rig_profile: dict, defaults: dict | None = None) -> ScanRequest:
+    """A ScanRequest from JSON-like `data` (missing keys: the profile preset, then `defaults`).
+    Raises ValueError with a message a person can act on."""
+    if not isinstance(data, dict):
+        raise ValueError("send a JSON object with the scan settings")
+    known = set(ScanRequest.__dataclass_fields__)
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    profile = data.get("profile", "standard")
+    if profile not in PRESETS and profile != "custom":
+        raise ValueError(f"unknown profile {profile!r}; use {', '.join(PRESETS)} or custom")
+    merged = {**(defaults or {}), **PRESETS.get(profile, {}), **data}
+    req = ScanRequest(profile=profile)
+    if "points" in merged:
+        req.points = _number(merged, "points", int, 1, MAX_POINTS)
+    req.mode = merged.get("mode", "sphere")
+    if req.mode not in ("sphere", "turntable"):
+        raise ValueError(f"mode must be sphere or turntable, not {req.mode!r}")
+    if "rings" in merged:
+        rings = merged["rings"]
+        if not isinstance(rings, list) or not rings or len(rings) > 20:
+            raise ValueError("rings must be a list of 1 to 20 rotor angles")
+        req.rings = [_number({"ring": r}, "ring") for r in rings]
+    if merged.get("rotor_range") is not None:
+        rr = merged["rotor_range"]
+        if not isinstance(rr, list) or len(rr) != 2:
+            raise ValueError("rotor_range must be [min, max] in degrees")
+        lo, hi = (_number({"rotor_range": v}, "rotor_range") for v in rr)
+        rotor = rig_profile["motors"]["rotor"]
+        if lo >= hi:
+            raise ValueError(f"rotor_range: min ({lo}) must be below max ({hi})")
+        if hi < rotor["min_angle"] or lo > rotor["max_angle"]:
+            raise ValueError(f"rotor_range {lo}..{hi} is outside the rotor's "
+                             f"{rotor['min_angle']}..{rotor['max_angle']} degrees")
+        req.rotor_range = [lo, hi]
+    if "focus_stack" in merged:
+        req.focus_stack = _number(merged, "focus_stack", int, 1, MAX_STACK)
+    upload = merged.get("upload", True)
+    if not isinstance(upload, bool):
+        raise ValueError(f"upload must be true or false, not {upload!r}")
+    req.upload = upload
+    name = merged.get("name")
+    if name not in (None, ""):
+        if not isinstance(name, str) or not NAME.match(name):
+            raise ValueError("name: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+        req.name = name
+    if req.mode == "turntable" and len(req.rings) * req.points > MAX_POINTS:
+        raise ValueError(f"{len(req.rings)} rings x {req.points} points is more than {MAX_POINTS} positions")
+    req.plan(rig_profile)   # the path planner's own checks (rings inside the rotor range, ...)
+    return req
+
+
+def default_name(scans_dir) -> str:
+    """scan-<date>-<time>, with -2, -3... if a scan started within the same second."""
+    base = time.strftime("scan-%Y%m%d-%H%M%S")
+    name, n = base, 1
+    while (scans_dir / name).exists():
+        n += 1
+        name = f"{base}-{n}"
+    return name
