@@ -39,6 +39,7 @@ class ScanJob:
     estimated_s: float
     plan_points: list
     # starting | scanning | pausing | paused | cancelling | complete | cancelled | failed
+    # (| interrupted: found so at start-up, the process died mid-scan)
     state: str = "starting"
     done: int = 0
     eta_s: Optional[float] = None
@@ -79,6 +80,34 @@ class ScanController:
         self.activity: Optional[str] = None   # moving | homing | photo: a set-up action runs
         self._stop_motion = threading.Event()
         self.closed = False
+        self.job = self._interrupted_scan()
+
+    def _interrupted_scan(self) -> Optional[ScanJob]:
+        """After a power cut or a crash the newest scan's manifest still says "scanning": show
+        it as interrupted, so the page offers to continue it."""
+        from .manifest import Manifest
+        if not self.scans_dir.is_dir():
+            return None
+        manifests = sorted(self.scans_dir.glob("*/manifest.json"), key=lambda p: p.stat().st_mtime)
+        if not manifests:
+            return None
+        try:
+            manifest = Manifest.load(manifests[-1].parent)
+        except Exception:                     # unreadable: the scans list shows it as such
+            return None
+        if manifest.data.get("status") != "scanning":
+            return None
+        plan, folder = manifest.data["plan"], manifests[-1].parent
+        stack = int(plan.get("photos_per_point", 1))
+        req = ScanRequest(profile="custom", points=len(plan["points"]), mode=plan.get("mode", "sphere"),
+                          focus_stack=stack, name=folder.name)
+        job = ScanJob(folder.name, folder, req, "earlier run", total=len(plan["points"]) * stack,
+                      estimated_s=plan.get("estimated_duration_s") or 0.0, plan_points=plan["points"],
+                      state="interrupted", done=len(manifest.photos),
+                      photo=manifest.photos[-1]["file"] if manifest.photos else None,
+                      finished=manifests[-1].stat().st_mtime)
+        job._over.set()
+        return job
 
     # -- state for front ends -------------------------------------------------------------------
     @property

@@ -106,6 +106,22 @@ def test_continue_a_cancelled_scan_takes_only_the_missing_photos(controller):
         controller.continue_scan("nope")
 
 
+def test_a_scan_cut_by_a_crash_is_offered_after_restart(controller):
+    job = controller.start({"profile": "custom", "points": 8, "upload": False, "name": "owl"})
+    wait_for(lambda: job.done >= 2, what="two photos")
+    controller.cancel()
+    job.wait(30)
+    path = controller.scans_dir / "owl" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    path.write_text(json.dumps({**manifest, "status": "scanning"}))   # what a power cut leaves
+    restarted = ScanController(controller.rig, controller.service)       # the daemon starts again
+    scan = restarted.status()["scan"]
+    assert (scan["name"], scan["state"], scan["done"], scan["total"]) == ("owl", "interrupted", job.done, 8)
+    assert restarted.status()["state"] == "idle"
+    again = restarted.continue_scan("owl", upload=False)
+    assert again.wait(60) and again.state == "complete" and again.done == 8
+
+
 def test_busy_refusals_during_a_scan(controller):
     job = controller.start({"profile": "custom", "points": 20, "upload": False, "name": "a"})
     with pytest.raises(Busy, match="scan a is running"):
