@@ -168,7 +168,7 @@ def test_bad_settings_are_refused_with_a_reason(controller, data, message):
 
 
 def test_plan_follows_the_settings(controller):
-    req, plan = controller.plan({"profile": "custom", "points": 24, "rotor_range": [0, 40], "focus_stack": 2})
+    _, plan = controller.plan({"profile": "custom", "points": 24, "rotor_range": [0, 40], "focus_stack": 2})
     assert len(plan.points) == 24 and plan.photos_per_point == 2
     assert all(0 <= r <= 40 for r, _ in plan.points)
     _, rings = controller.plan({"profile": "turntable", "points": 12, "rings": [0, 20, 40]})
