@@ -11,12 +11,12 @@ import copy
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 from ..hardware.camera import CameraSettings
 from ..hardware.stepper import LimitError
+from .job import ScanJob, job_from_manifest
 from .request import ScanRequest, default_name, parse_request
 from .routine import ProgressEvent, ScanCancelled, ScanRoutine
 
@@ -26,43 +26,6 @@ MAX_JOG_DEG = 360.0
 
 class Busy(RuntimeError):
     """The rig is doing something else (a scan, a move): answered with 409."""
-
-
-@dataclass
-class ScanJob:
-    """One scan, from start to outcome; what every front end shows."""
-    name: str
-    folder: Path
-    request: ScanRequest
-    source: str                               # web | button | cli
-    total: int
-    estimated_s: float
-    plan_points: list
-    # starting | scanning | pausing | paused | cancelling | complete | cancelled | failed
-    state: str = "starting"
-    done: int = 0
-    eta_s: Optional[float] = None
-    photo: Optional[str] = None               # the latest photo's file name
-    error: Optional[str] = None
-    upload_error: Optional[str] = None
-    started: float = field(default_factory=time.time)
-    finished: Optional[float] = None
-    routine: Optional[ScanRoutine] = None
-    _over: threading.Event = field(default_factory=threading.Event)
-
-    @property
-    def running(self) -> bool:
-        return not self._over.is_set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        return self._over.wait(timeout)
-
-    def view(self) -> dict:
-        end = self.finished or time.time()
-        return {"name": self.name, "folder": str(self.folder), "source": self.source, "state": self.state,
-                "done": self.done, "total": self.total, "eta_s": self.eta_s, "photo": self.photo,
-                "estimated_s": self.estimated_s, "elapsed_s": round(end - self.started, 1),
-                "error": self.error, "upload_error": self.upload_error, "settings": self.request.to_dict()}
 
 
 class ScanController:
@@ -79,6 +42,27 @@ class ScanController:
         self.activity: Optional[str] = None   # moving | homing | photo: a set-up action runs
         self._stop_motion = threading.Event()
         self.closed = False
+        self.job = self._interrupted_scan()
+
+    def _interrupted_scan(self) -> Optional[ScanJob]:
+        """After a power cut or a crash the newest scan's manifest still says "scanning": show
+        it as interrupted, so the page offers to continue it."""
+        from .manifest import Manifest
+        if not self.scans_dir.is_dir():
+            return None
+        manifests = sorted(self.scans_dir.glob("*/manifest.json"), key=lambda p: p.stat().st_mtime)
+        if not manifests:
+            return None
+        try:
+            manifest = Manifest.load(manifests[-1].parent)
+        except Exception:                     # unreadable: the scans list shows it as such
+            return None
+        if manifest.data.get("status") != "scanning":
+            return None
+        job = job_from_manifest(manifests[-1].parent, manifest, state="interrupted", source="earlier run")
+        job.finished = manifests[-1].stat().st_mtime
+        job._over.set()
+        return job
 
     # -- state for front ends -------------------------------------------------------------------
     @property
@@ -175,17 +159,12 @@ class ScanController:
             raise ValueError(f"cannot continue {name}: {exc}") from None
         if manifest.data.get("status") == "complete":
             raise Busy(f"{name} is complete already")
-        plan = manifest.data["plan"]
-        req = ScanRequest(profile="custom", points=len(plan["points"]), mode=plan.get("mode", "sphere"),
-                          focus_stack=int(plan.get("photos_per_point", 1)), upload=upload, name=name)
         with self.camera_lock, self._lock:
             self._check_idle("continue a scan")
-            job = ScanJob(name, folder, req, source, total=req.points * req.focus_stack,
-                          estimated_s=plan.get("estimated_duration_s") or 0.0, plan_points=plan["points"],
-                          done=len(manifest.photos))
+            job = job_from_manifest(folder, manifest, state="starting", source=source, upload=upload)
             job.routine = ScanRoutine(self.rig, folder, settings=copy.deepcopy(self.camera_settings), name=name,
                                       on_event=lambda e: self._on_event(job, e))
-            job.routine.settings.focus_stack = req.focus_stack
+            job.routine.settings.focus_stack = job.request.focus_stack
             self.job = job
             threading.Thread(target=self._run, args=(job, True), name=f"scan-{name}", daemon=True).start()
         self._bump()
@@ -218,9 +197,8 @@ class ScanController:
         with self._lock:
             if e.kind == "paused" and job.state != "cancelling":
                 job.state = "paused"
-            elif e.kind == "resumed" and job.state != "cancelling":
-                job.state = "scanning"
-            elif e.kind in ("started", "photo") and job.state == "starting":
+            elif (e.kind == "resumed" and job.state != "cancelling") \
+                    or (e.kind in ("started", "photo") and job.state == "starting"):
                 job.state = "scanning"
             if e.total:
                 job.done, job.total = e.done, e.total

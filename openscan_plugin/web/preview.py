@@ -51,7 +51,7 @@ class PreviewHub:
         try:
             while not self.controller.closed and (limit is None or sent < limit):
                 with self._cond:
-                    self._cond.wait_for(lambda: self._seq != seen or self.controller.closed, 5.0)
+                    self._cond.wait_for(lambda seen=seen: self._seq != seen or self.controller.closed, 5.0)
                     if self._seq == seen:
                         continue
                     frame, seen = self._frame, self._seq

@@ -8,8 +8,16 @@ from __future__ import annotations
 import json
 import time
 
-from flask import (Blueprint, Response, abort, current_app, jsonify, render_template, request,
-                   send_file)
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    send_file,
+)
 
 from ..hardware.stepper import HomingError
 from ..scan.controller import Busy

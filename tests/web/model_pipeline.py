@@ -17,7 +17,7 @@ def run(zip_file, work_dir, options=None, progress=None):
     o3d.io.write_triangle_mesh(glb, sphere)
     preview = np.full((240, 320, 3), 235, np.uint8)
     cv2.circle(preview, (160, 120), 80, (90, 120, 200), -1)
-    ok, png = cv2.imencode(".png", preview)
+    _, png = cv2.imencode(".png", preview)
     with zipfile.ZipFile(result, "a") as zf:
         zf.write(glb, "model.glb")
         zf.writestr("preview.png", png.tobytes())

@@ -138,7 +138,8 @@ def test_scan_to_model_in_the_browser(rig_url, tmp_path):
         assert {"model.obj", "model.glb", "preview.png"} <= set(zipfile.ZipFile(tmp_path / "model.zip").namelist())
         page.wait_for_function("() => document.getElementById('model-preview').naturalWidth === 320", timeout=10_000)
         assert page.evaluate("() => !!customElements.get('model-viewer')")
-        page.wait_for_function("() => document.getElementById('model').loaded === true", timeout=30_000)
+        page.locator("#model").scroll_into_view_if_needed()       # where a person looks next
+        page.wait_for_function("() => document.getElementById('model').loaded === true", timeout=60_000)
         browser.close()
     total = time.monotonic() - t0
     print(f"\n24-point scan in the browser: scanned after {scan_done:.1f} s, model shown after {total:.1f} s")

@@ -106,6 +106,22 @@ def test_continue_a_cancelled_scan_takes_only_the_missing_photos(controller):
         controller.continue_scan("nope")
 
 
+def test_a_scan_cut_by_a_crash_is_offered_after_restart(controller):
+    job = controller.start({"profile": "custom", "points": 8, "upload": False, "name": "owl"})
+    wait_for(lambda: job.done >= 2, what="two photos")
+    controller.cancel()
+    job.wait(30)
+    path = controller.scans_dir / "owl" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    path.write_text(json.dumps({**manifest, "status": "scanning"}))   # what a power cut leaves
+    restarted = ScanController(controller.rig, controller.service)       # the daemon starts again
+    scan = restarted.status()["scan"]
+    assert (scan["name"], scan["state"], scan["done"], scan["total"]) == ("owl", "interrupted", job.done, 8)
+    assert restarted.status()["state"] == "idle"
+    again = restarted.continue_scan("owl", upload=False)
+    assert again.wait(60) and again.state == "complete" and again.done == 8
+
+
 def test_busy_refusals_during_a_scan(controller):
     job = controller.start({"profile": "custom", "points": 20, "upload": False, "name": "a"})
     with pytest.raises(Busy, match="scan a is running"):
@@ -152,7 +168,7 @@ def test_bad_settings_are_refused_with_a_reason(controller, data, message):
 
 
 def test_plan_follows_the_settings(controller):
-    req, plan = controller.plan({"profile": "custom", "points": 24, "rotor_range": [0, 40], "focus_stack": 2})
+    _, plan = controller.plan({"profile": "custom", "points": 24, "rotor_range": [0, 40], "focus_stack": 2})
     assert len(plan.points) == 24 and plan.photos_per_point == 2
     assert all(0 <= r <= 40 for r, _ in plan.points)
     _, rings = controller.plan({"profile": "turntable", "points": 12, "rings": [0, 20, 40]})

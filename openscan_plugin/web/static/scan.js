@@ -77,12 +77,12 @@ function render(s) {
   $("pause").disabled = !running || scan.state !== "scanning";
   $("resume").disabled = !running || !["paused", "pausing"].includes(scan.state);
   $("cancel").disabled = !running || scan.state === "cancelling";
-  $("continue").hidden = !scan || !["cancelled", "failed"].includes(scan.state);
+  $("continue").hidden = !scan || !["cancelled", "failed", "interrupted"].includes(scan.state);
   $("continue").disabled = busy;
   $("scan-state").textContent = scan ? scan.state : s.state;
   $("scan-state").dataset.state = scan ? scan.state : s.state;
   if (!scan) return;
-  $("scan-name").textContent = scan.name + (scan.source !== "web" ? ` (started by the ${scan.source})` : "");
+  $("scan-name").textContent = scan.name + (scan.source !== "web" ? ` (started ${scan.source === "earlier run" ? "before the rig restarted" : "by the " + scan.source})` : "");
   $("count").textContent = `${scan.done} of ${scan.total}`;
   $("eta").textContent = running && scan.eta_s != null ? `ETA ${minutes(scan.eta_s)}` : (scan.error || "");
   $("scan-bar").value = 100 * scan.done / Math.max(scan.total, 1);
