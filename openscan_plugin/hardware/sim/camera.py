@@ -20,6 +20,7 @@ from .renderer import Renderer
 
 ROTOR_AXIS_LAB = np.array([0.0, 1.0, 0.0])      # horizontal, across the optical axis
 TURNTABLE_AXIS_OBJECT = np.array([0.0, 0.0, 1.0])
+PREVIEW_SCALE = 4  # preview frames are a quarter of the photo's width and height
 
 
 def look_at(centre: np.ndarray, target: np.ndarray, up: np.ndarray) -> np.ndarray:
@@ -45,7 +46,7 @@ class SimulatedCamera(Camera):
         self.settings = CameraSettings()
         self._lens = None
         self._rng = np.random.default_rng(seed)
-        self._samples, self._renderer_obj = samples, None
+        self._samples, self._renderer_obj, self._preview_obj = samples, None, None
         self.lab_centre = np.array([self.distance, 0.0, 0.0])   # camera fixed in the lab
         self.lab_to_cam = look_at(self.lab_centre, np.zeros(3), np.array([0.0, 0.0, 1.0]))
 
@@ -61,6 +62,17 @@ class SimulatedCamera(Camera):
             self._renderer_obj = Renderer(self.scene, self.K, self._size, self.dist,
                                           reference_distance_mm=self.distance, samples=self._samples)
         return self._renderer_obj
+
+    @property
+    def _preview_renderer(self) -> Renderer:
+        """A quarter-size renderer of its own: the live preview must not pay for full frames."""
+        if self._preview_obj is None:
+            K = self.K.copy()
+            K[:2] /= PREVIEW_SCALE
+            size = (self._size[0] // PREVIEW_SCALE, self._size[1] // PREVIEW_SCALE)
+            self._preview_obj = Renderer(self.scene, K, size, self.dist,
+                                         reference_distance_mm=self.distance)
+        return self._preview_obj
 
     @property
     def resolution(self):
@@ -96,11 +108,12 @@ class SimulatedCamera(Camera):
         t = -self.lab_to_cam @ self.lab_centre
         return R, t
 
-    def _frame(self, size=None):
+    def _frame(self, renderer=None):
         R, t = self.true_pose()
         s = self.settings
         exposure = s.exposure_us * s.analogue_gain / 50000.0
-        return self._renderer.render(R, t, light=self.light_level(), exposure=exposure, rng=self._rng), R, t
+        renderer = renderer or self._renderer
+        return renderer.render(R, t, light=self.light_level(), exposure=exposure, rng=self._rng), R, t
 
     def capture(self, path: str) -> Capture:
         import cv2
@@ -118,9 +131,7 @@ class SimulatedCamera(Camera):
         })
 
     def preview(self):
-        import cv2
-        img, _, _ = self._frame()
-        return cv2.resize(img, (img.shape[1] // 4, img.shape[0] // 4), interpolation=cv2.INTER_AREA)
+        return self._frame(self._preview_renderer)[0]
 
     # -- ground truth ------------------------------------------------------------------
     def _record_ground_truth(self, photo: Path, R, t) -> None:
