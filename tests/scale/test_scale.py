@@ -1,5 +1,6 @@
 """The backend spread out: API + two Celery workers on PostgreSQL, Redis and S3, all real
 servers on loopback. The reconstruction is tests/backend/fake_pipeline.py (seconds per stage)."""
+import contextlib
 import hashlib
 import random
 import time
@@ -19,12 +20,14 @@ FAKE = {"PIPELINE": "tests.backend.fake_pipeline", "STALE_JOB_SECONDS": 6, "PART
 
 @pytest.fixture(scope="module")
 def infra(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("infra")
-    redis, postgres, s3 = services.Redis(folder), services.Postgres(), services.S3()
-    yield redis, postgres, s3
-    s3.stop()
-    postgres.remove()
-    redis.stop()
+    with contextlib.ExitStack() as stack:  # a server that fails to start stops the others
+        redis = services.Redis(tmp_path_factory.mktemp("infra"))
+        stack.callback(redis.stop)
+        postgres = services.Postgres()
+        stack.callback(postgres.remove)
+        s3 = services.S3()
+        stack.callback(s3.stop)
+        yield redis, postgres, s3
 
 
 @pytest.fixture
