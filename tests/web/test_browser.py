@@ -21,6 +21,15 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
+def open_page(pw):
+    """Debian's Chromium, offline flags, one page; ``hosts`` collects every host it contacts."""
+    browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    page = browser.new_context(accept_downloads=True).new_page()
+    hosts = set()
+    page.on("request", lambda r: hosts.add(re.sub(r"^\w+://([^/:]+).*", r"\1", r.url)))
+    return browser, page, hosts
+
+
 @pytest.fixture
 def panel_url(tmp_path, backend):
     server = backend(env={"FAKE_STAGE_SECONDS": "1.5"},      # slow enough to watch the stages
@@ -45,10 +54,7 @@ def test_click_upload_and_watch_it_finish(panel_url, tmp_path):
     from playwright.sync_api import expect, sync_playwright
     url, server_url, token, scan = panel_url
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_context(accept_downloads=True).new_page()
-        hosts = set()
-        page.on("request", lambda r: hosts.add(re.sub(r"^\w+://([^/:]+).*", r"\1", r.url)))
+        browser, page, hosts = open_page(pw)
         page.goto(url)
         row = page.locator('tr[data-scan="owl"]')
         expect(row).to_contain_text("8")                       # photos

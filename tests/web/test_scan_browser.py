@@ -13,7 +13,7 @@ import zipfile
 
 import pytest
 
-from tests.web.test_browser import ARGS, CHROMIUM
+from tests.web.test_browser import CHROMIUM, open_page
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
 
@@ -58,10 +58,7 @@ def test_scan_to_model_in_the_browser(rig_url, tmp_path):
     url, scans = rig_url
     t0 = time.monotonic()
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_context(accept_downloads=True).new_page()
-        hosts = set()
-        page.on("request", lambda r: hosts.add(re.sub(r"^\w+://([^/:]+).*", r"\1", r.url)))
+        browser, page, hosts = open_page(pw)
         page.goto(url)
         expect(page.locator("#connection")).to_have_text("live", timeout=30_000)
         # the live preview is a moving picture of the simulated camera
@@ -156,8 +153,7 @@ def test_cancel_continue_and_no_token_are_explained(tokenless_rig_url):
     from playwright.sync_api import expect, sync_playwright
     url, scans = tokenless_rig_url
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page()
+        browser, page, _ = open_page(pw)
         page.goto(url)
         expect(page.locator("#connection")).to_have_text("live", timeout=30_000)
         page.fill("#points", "10")
