@@ -58,7 +58,6 @@ class PartsReader(RandomAccessReader):
 class Contents:
     images: list = field(default_factory=list)
     manifest: bool = False
-    uncompressed_bytes: int = 0
 
 
 def validate(fileobj, limit_photos, max_image_bytes, max_ratio):
@@ -79,7 +78,6 @@ def validate(fileobj, limit_photos, max_image_bytes, max_ratio):
             else:
                 _check_image(archive, info)
                 contents.images.append(info.filename)
-            contents.uncompressed_bytes += info.file_size
     if not contents.images:
         raise ArchiveError("the zip holds no images (.jpg, .jpeg or .png)")
     if len(contents.images) > limit_photos:
