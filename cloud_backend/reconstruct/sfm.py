@@ -38,6 +38,11 @@ def main(work_dir, options, progress=no_progress):
     opts.num_threads = num_threads(options)
     opts.random_seed = 0
     opts.use_prior_position = priors >= 3
+    # COLMAP re-adjusts the whole model every 10% of growth (1.1); at 1.6 templeRing
+    # maps in 6.5 s instead of 15 s with the same pose error (0.19 deg median),
+    # since local adjustment and the final global one still run.
+    opts.ba_global_frames_ratio = float(options["ba_global_growth"])
+    opts.ba_global_points_ratio = float(options["ba_global_growth"])
     # A turntable ring constrains the principal point well; refining it cut the
     # median rotation error on templeRing from 0.78 to 0.20 degrees.
     opts.ba_refine_principal_point = bool(options["refine_principal_point"]) and not fixed

@@ -152,8 +152,11 @@ def combine(depths, max_rel_diff=0.01):
         return stack[0]
     valid = stack > 0
     count = valid.sum(axis=0)
-    ref = np.nanmedian(np.where(valid, stack, np.nan), axis=0) if count.max() else np.zeros(stack.shape[1:])
-    ref = np.nan_to_num(ref)
+    # Median of the valid depths: sort with holes last, take the middle valid one
+    # (np.nanmedian took 7 of templeRing's 25 dense seconds).
+    ordered = np.sort(np.where(valid, stack, np.inf), axis=0)
+    middle = np.take_along_axis(ordered, np.maximum(count - 1, 0)[None] // 2, axis=0)[0]
+    ref = np.where(count > 0, middle, 0)
     close = valid & (np.abs(stack - ref) <= max_rel_diff * ref)
     agreeing = close.sum(axis=0)
     mean = np.where(close, stack, 0).sum(axis=0) / np.maximum(agreeing, 1)
