@@ -12,10 +12,29 @@ atlas vertices, and uv in [0, 1] with v pointing down the image rows.
 import numpy as np
 
 
-def unwrap(verts, faces, size, method="auto", xatlas_max_faces=10000):
-    if method == "xatlas" or (method == "auto" and len(faces) <= xatlas_max_faces):
+XATLAS_MAX_FACES = 10000
+GRID_PAD = 1.0
+XATLAS_FILL = 0.6   # share of the atlas its charts cover (measured 0.55-0.7)
+
+
+def kind(n_faces, method="auto"):
+    return "xatlas" if method == "xatlas" or (method == "auto" and n_faces <= XATLAS_MAX_FACES) else "grid"
+
+
+def unwrap(verts, faces, size, method="auto"):
+    if kind(len(faces), method) == "xatlas":
         return xatlas_atlas(verts, faces, size), "xatlas"
     return grid_atlas(faces, size), "grid"
+
+
+def size_for(n_faces, texels, method="auto"):
+    """Atlas side (px) giving the faces about `texels` texels in all, padding included."""
+    if kind(n_faces, method) == "xatlas":
+        return float(np.sqrt(texels / XATLAS_FILL))
+    # each face gets a right triangle with legs of (cell - 4 pad) texels
+    per_row = np.ceil(np.sqrt(-(-n_faces // 2)))
+    cell = 4 * GRID_PAD + max(np.sqrt(2.0 * texels / max(n_faces, 1)), 2.0)
+    return float(per_row * cell)
 
 
 def xatlas_atlas(verts, faces, size):
@@ -34,7 +53,7 @@ def xatlas_atlas(verts, faces, size):
     return vmap.astype(np.int64), uv_faces.astype(np.int64), uv.astype(np.float64)
 
 
-def grid_atlas(faces, size, pad=1.0):
+def grid_atlas(faces, size, pad=GRID_PAD):
     """Two right triangles per square cell, cells in a grid filling the atlas."""
     n = len(faces)
     cells = -(-n // 2)

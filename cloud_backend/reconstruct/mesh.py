@@ -33,18 +33,11 @@ def main(work_dir, options, progress=no_progress):
         raise ReconstructionError("too few surface points remain on the object to build a mesh")
     orient_normals(pcd)
     with o3d.utility.VerbosityContextManager(o3d.utility.VerbosityLevel.Error):
-        mesh, density = o3d.geometry.TriangleMesh.create_from_point_cloud_poisson(
+        mesh, _ = o3d.geometry.TriangleMesh.create_from_point_cloud_poisson(
             pcd, depth=int(options["poisson_depth"]), n_threads=1 if options["num_threads"] == 1 else -1
         )
     progress(0.6)
-    density = np.asarray(density)
-    weak = density < np.quantile(density, float(options["density_quantile"]))
-    # Poisson closes the surface far beyond the data; clip to the points' extent.
-    lo, hi = pcd.get_min_bound(), pcd.get_max_bound()
-    margin = 0.025 * (hi - lo)
-    verts = np.asarray(mesh.vertices)
-    outside = ((verts < lo - margin) | (verts > hi + margin)).any(axis=1)
-    mesh.remove_vertices_by_mask(weak | outside)
+    mesh.remove_vertices_by_mask(unsupported(mesh, pcd, float(options["trim_spacings"]), plate_z))
     mesh = keep_largest_component(mesh)
     progress(0.7)
     target = int(options["mesh_faces"])
@@ -64,6 +57,33 @@ def main(work_dir, options, progress=no_progress):
         "object_points": len(pcd.points), "plate_removed": removed_plate,
         "watertight": bool(mesh.is_watertight()),
     }
+
+
+def unsupported(mesh, pcd, spacings, plate_z=None):
+    """Vertices of the Poisson surface with no fused points near them.
+
+    Poisson closes the surface far beyond the data. Trimming by distance to the
+    points keeps sparsely seen parts that a density quantile cut away (chamfer on
+    the synthetic scan 0.36% -> 0.29% of the diagonal). With the plate height
+    known, the object stands on it: the surface between the lowest points and
+    the plate (grazing views, rarely fused) is kept as Poisson closes it
+    (-> 0.25%), and only what lies below the plate goes.
+    """
+    from scipy.spatial import cKDTree
+
+    pts = np.asarray(pcd.points)
+    tree = cKDTree(pts)
+    spacing = np.median(tree.query(pts, k=2)[0][:, 1])
+    verts = np.asarray(mesh.vertices)
+    far = tree.query(verts, distance_upper_bound=spacings * spacing)[0] > spacings * spacing
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    margin = 0.025 * (hi - lo)
+    box_lo, box_hi = lo - margin, hi + margin
+    if plate_z is not None:
+        far &= ~((verts[:, 2] < lo[2]) & (verts[:, 2] > plate_z))
+        box_lo[2] = plate_z
+    outside = ((verts < box_lo) | (verts > box_hi)).any(axis=1)
+    return far | outside
 
 
 def isolate_object(pcd, centres, plate_z=None, plate_margin_mm=1.0):

@@ -28,7 +28,7 @@ DEFAULTS = {
     "fusion_min_num_pixels": 3,
     # -- mesh
     "poisson_depth": 9,
-    "density_quantile": 0.02,      # drop the least supported Poisson vertices
+    "trim_spacings": 10,           # drop Poisson surface farther than this many point spacings from the points
     "mesh_faces": 50000,
     "smooth_iterations": 5,
     # -- texture / export

@@ -26,7 +26,7 @@ def main(work_dir, options, progress=no_progress):
     verts, faces = np.asarray(mesh.vertices), np.asarray(mesh.triangles)
     normals = np.asarray(mesh.vertex_normals)
     rec = sfm.load(work_dir)
-    size = texture_size(rec, verts, faces, int(options["texture_size"]))
+    size = texture_size(rec, verts, faces, int(options["texture_size"]), options["uv_atlas"])
     (vmap, uv_faces, uv), atlas_kind = atlas.unwrap(verts, faces, size, options["uv_atlas"])
     progress(0.35)
     ids, bary = raster.texel_hits(uv_faces, uv, size)
@@ -53,13 +53,12 @@ def main(work_dir, options, progress=no_progress):
     }
 
 
-def texture_size(rec, verts, faces, max_size, min_size=512, atlas_fill=0.5):
+def texture_size(rec, verts, faces, max_size, method="auto", min_size=512):
     """Smallest texture (a multiple of 256 px, up to max_size) with a texel for every photo pixel.
 
     Each face needs as many texels as it covers pixels in the photo that sees it
-    largest; atlases use about half their area (atlas.py). templeRing (640x480
-    photos) thus gets 1280 px instead of 2048: 40% of the projection work and
-    file size for the same detail.
+    largest. templeRing (640x480 photos) thus gets a 1536 px texture instead of
+    2048: about half the projection work and file size for the same detail.
     """
     tri = verts[faces]
     best = np.zeros(len(faces))
@@ -73,7 +72,7 @@ def texture_size(rec, verts, faces, max_size, min_size=512, atlas_fill=0.5):
         e1, e2 = pix[:, 1] - pix[:, 0], pix[:, 2] - pix[:, 0]
         area = 0.5 * np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0])
         np.maximum(best, area, out=best)
-    side = np.sqrt(best.sum() / atlas_fill)
+    side = atlas.size_for(len(faces), best.sum(), method)
     size = 256 * int(np.ceil(side / 256))
     return int(min(max(size, min_size), max_size))
 
