@@ -33,6 +33,7 @@ def main(work_dir, options, progress=no_progress):
     extraction.max_image_size = int(options["max_image_size"])
     extraction.num_threads = num_threads(options)
     extraction.sift.max_num_features = int(options["max_num_features"])
+    extraction.sift.first_octave = _first_octave(work_dir, names[0], options)
     extraction.use_gpu = device == pycolmap.Device.cuda
     mode = pycolmap.CameraMode.SINGLE if _single_camera(work_dir, names) else pycolmap.CameraMode.PER_IMAGE
     for i, chunk in enumerate(_chunks(names, CHUNKS)):
@@ -90,6 +91,17 @@ def _reader_options(work_dir, info, manifest):
         f = 0.5 * (nominal.params[0] + nominal.params[1])
         reader.camera_params = ",".join(repr(float(p)) for p in (f, nominal.params[2], nominal.params[3], 0.0))
     return reader, False
+
+
+def _first_octave(work_dir, name, options):
+    """-1 (SIFT on the image doubled) only for small photos.
+
+    On templeRing (640x480) the doubled octave halves the pose error (0.55 ->
+    0.21 deg); on DTU (1600x1200) it costs 4x the extraction time and
+    full-resolution features at octave 0 are as accurate (0.09 deg).
+    """
+    long_side = min(max(_image_size(work_dir / "images" / name)), int(options["max_image_size"]))
+    return -1 if long_side < int(options["upsample_below"]) else 0
 
 
 def _image_size(path):

@@ -7,7 +7,8 @@ import os
 
 DEFAULTS = {
     # -- features / matching
-    "max_image_size": 1200,        # longest side SIFT sees (px); CPU SIFT+matching dominate big photos
+    "max_image_size": 1600,        # longest side SIFT sees (px); CPU SIFT+matching dominate big photos
+    "upsample_below": 1000,        # SIFT doubles images smaller than this (px) to find enough features
     "max_num_features": 4096,      # matching cost grows with its square
     "exhaustive_max_images": 30,   # above this, no manifest: sequential + retrieval pairs
     "sequential_overlap": 8,       # neighbours in capture order (ring closed)
