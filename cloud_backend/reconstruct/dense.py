@@ -73,41 +73,45 @@ def _patch_match(dense_dir, options):
 
 
 def _cpu_depth_maps(dense_dir, rec, masks, options, progress):
+    """One depth + normal map per view; views run on a thread each (OpenCV and
+    NumPy release the GIL), which the per-view steps outside SGBM need."""
+    from concurrent.futures import ThreadPoolExecutor
+
     ids = sorted(rec.reg_image_ids())
     partners = choose_partners(rec, int(options["dense_num_neighbors"]))
+    with ThreadPoolExecutor(num_threads(options)) as pool:
+        jobs = [pool.submit(_view_depth, dense_dir, rec, i, partners.get(i, []), masks.get(i)) for i in ids]
+        for n, job in enumerate(jobs):
+            job.result()
+            progress((n + 1) / len(ids))
+
+
+def _view_depth(dense_dir, rec, i, partners, mask):
+    def gray(image_id):
+        return cv2.imread(str(dense_dir / "images" / rec.image(image_id).name), cv2.IMREAD_GRAYSCALE)
+
+    ref = rec.image(i)
+    k_ref = ref.camera.calibration_matrix()
+    near, far = _depth_range(rec, ref)
+    roi = _object_roi(rec, ref)
+    img_ref = gray(i)
+    depths = []
+    for j in partners:
+        src = rec.image(j)
+        rel = src.cam_from_world() * ref.cam_from_world().inverse()
+        depths.append(stereo_cpu.pair_depth(
+            img_ref, gray(j), k_ref, src.camera.calibration_matrix(),
+            rel.rotation.matrix(), rel.translation, (near, far), roi,
+        ))
+    depth = stereo_cpu.combine(depths) if depths else np.zeros(img_ref.shape, np.float32)
+    depth[(depth < near * 0.5) | (depth > far * 2)] = 0
+    if mask is not None:
+        depth[mask == 0] = 0
+    normals, depth = stereo_cpu.normals_from_depth(depth, k_ref)
     stereo = dense_dir / "stereo"
-    gray = {}
-
-    def image(i):
-        if i not in gray:
-            gray[i] = cv2.imread(str(dense_dir / "images" / rec.image(i).name), cv2.IMREAD_GRAYSCALE)
-        return gray[i]
-
-    for n, i in enumerate(ids):
-        ref = rec.image(i)
-        k_ref = ref.camera.calibration_matrix()
-        near, far = _depth_range(rec, ref)
-        roi = _object_roi(rec, ref)
-        depths = []
-        for j in partners.get(i, []):
-            src = rec.image(j)
-            rel = src.cam_from_world() * ref.cam_from_world().inverse()
-            depths.append(stereo_cpu.pair_depth(
-                image(i), image(j), k_ref, src.camera.calibration_matrix(),
-                rel.rotation.matrix(), rel.translation, (near, far), roi,
-            ))
-        h, w = image(i).shape
-        depth = stereo_cpu.combine(depths) if depths else np.zeros((h, w), np.float32)
-        depth[(depth < near * 0.5) | (depth > far * 2)] = 0
-        if i in masks:
-            depth[masks[i] == 0] = 0
-        normals, depth = stereo_cpu.normals_from_depth(depth, k_ref)
-        name = ref.name
-        pycolmap.DepthMap.from_array(depth, near * 0.5, far * 2).write(
-            stereo / "depth_maps" / f"{name}.geometric.bin")
-        pycolmap.NormalMap.from_array(normals).write(stereo / "normal_maps" / f"{name}.geometric.bin")
-        gray.pop(ids[max(0, n - 3)], None)   # keep memory flat on large sets
-        progress((n + 1) / len(ids))
+    pycolmap.DepthMap.from_array(depth, near * 0.5, far * 2).write(
+        stereo / "depth_maps" / f"{ref.name}.geometric.bin")
+    pycolmap.NormalMap.from_array(normals).write(stereo / "normal_maps" / f"{ref.name}.geometric.bin")
 
 
 def choose_partners(rec, count):

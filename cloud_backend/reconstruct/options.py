@@ -28,7 +28,7 @@ DEFAULTS = {
     "dense_max_views": 60,         # reference views used for depth maps
     "fusion_min_num_pixels": 3,
     # -- mesh
-    "poisson_depth": 9,
+    "poisson_depth": 8,            # 256^3 octree: ~4x the faces kept after decimation (9: 2x slower, chamfer 0.26% -> 0.25%)
     "trim_spacings": 10,           # drop Poisson surface farther than this many point spacings from the points
     "mesh_faces": 50000,
     "smooth_iterations": 5,

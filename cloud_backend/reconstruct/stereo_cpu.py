@@ -95,18 +95,19 @@ def _sgbm(left, right, d_min, d_max):
     span = min(span, 384)   # bounded cost: wider ranges mean a bad partner anyway
     block = 5
     matcher = cv2.StereoSGBM_create(
-        minDisparity=min_disp, numDisparities=span, blockSize=block,
+        minDisparity=0, numDisparities=span, blockSize=block,
         P1=8 * block * block, P2=32 * block * block,   # grayscale input
         disp12MaxDiff=1, uniquenessRatio=10, speckleWindowSize=100, speckleRange=2,
         mode=cv2.STEREO_SGBM_MODE_SGBM_3WAY,
     )
-    # SGBM leaves the first min_disp + span columns empty; pad them on so the
-    # whole reference image gets depth.
-    pad = min_disp + span
+    # SGBM leaves its first minDisparity + numDisparities columns empty: pad them
+    # on so the whole reference image gets depth. Shifting the partner by min_disp
+    # instead of passing minDisparity keeps that pad (and the work) to `span`.
+    pad = span
     left_p = cv2.copyMakeBorder(left, 0, 0, pad, 0, cv2.BORDER_CONSTANT, value=0)
-    right_p = cv2.copyMakeBorder(right, 0, 0, pad, 0, cv2.BORDER_CONSTANT, value=0)
+    right_p = cv2.copyMakeBorder(right, 0, 0, pad + min_disp, 0, cv2.BORDER_CONSTANT, value=0)[:, :left_p.shape[1]]
     disp = matcher.compute(left_p, right_p)[:, pad:].astype(np.float32) / 16.0
-    disp[disp <= min_disp] = 0   # OpenCV marks failures with min_disp - 1
+    disp = np.where(disp > 0, disp + min_disp, 0)   # OpenCV marks failures with -1
     disp[~textured(left)] = 0      # SGBM smooths depth into blank background; drop it
     return disp
 
