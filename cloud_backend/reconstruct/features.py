@@ -28,7 +28,7 @@ def main(work_dir, options, progress=no_progress):
     db_path = out / "database.db"
     device = pycolmap.Device.cuda if gpu_enabled(options) else pycolmap.Device.cpu
 
-    reader, fixed_intrinsics = _reader_options(work_dir, info, manifest)
+    reader, intrinsics = _reader_options(work_dir, info, manifest)
     extraction = pycolmap.FeatureExtractionOptions()
     extraction.max_image_size = int(options["max_image_size"])
     extraction.num_threads = num_threads(options)
@@ -69,7 +69,7 @@ def main(work_dir, options, progress=no_progress):
         db.close()
     return {
         "pairs": len(pairs), "pair_strategy": strategy, "verified_pairs": verified,
-        "fixed_intrinsics": fixed_intrinsics,
+        "fixed_intrinsics": intrinsics == "calibrated", "intrinsics": intrinsics,
     }
 
 
@@ -85,12 +85,13 @@ def _reader_options(work_dir, info, manifest):
         # Calibrated on the rig: SfM keeps these fixed (see sfm.py).
         reader.camera_model = intr.model
         reader.camera_params = intr.params_string()
-        return reader, True
+        return reader, "calibrated"
     if nominal is not None and size == (nominal.width, nominal.height):
         # Lens/sensor data: a better start than EXIF-less guessing, refined by SfM.
         f = 0.5 * (nominal.params[0] + nominal.params[1])
         reader.camera_params = ",".join(repr(float(p)) for p in (f, nominal.params[2], nominal.params[3], 0.0))
-    return reader, False
+        return reader, "nominal"
+    return reader, "guessed"
 
 
 def _first_octave(work_dir, name, options):

@@ -20,7 +20,7 @@ DEFAULTS = {
     "min_registered_fraction": 0.5,  # fail below this share of usable images
     "min_registered_images": 3,
     "prior_position_std_mm": 5.0,    # trust in manifest camera centres
-    "refine_principal_point": True,  # self-calibration only; calibrated intrinsics stay fixed
+    "refine_principal_point": True,  # only without camera data in the manifest (nominal or calibrated K)
     "ba_global_growth": 1.6,         # global bundle adjustment each time the model grows by this factor
     # -- dense
     "dense_max_image_size": 800,
