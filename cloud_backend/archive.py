@@ -1,6 +1,7 @@
 """The uploaded zip: read it across its stored parts without joining them, and check it is what
 the protocol promises (images flat at the root) and nothing hostile (traversal, bombs, junk)."""
 import bisect
+import itertools
 import json
 import zipfile
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ class PartsReader(RandomAccessReader):
         self._sizes = [store.size(k) for k in self._keys]
         if None in self._sizes:
             raise FileNotFoundError(self._keys[self._sizes.index(None)])
-        self._starts = [sum(self._sizes[:i]) for i in range(len(self._sizes))]
+        self._starts = list(itertools.accumulate(self._sizes[:-1], initial=0))
         self._open = {}
         super().__init__(sum(self._sizes))
 

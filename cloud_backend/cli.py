@@ -149,13 +149,15 @@ def token_requests(ctx):
 @pass_ctx
 def token_approve(ctx, request_id):
     """Issue the token of a pending request; the token alone is printed on the last line."""
-    with ctx.database().session() as session:
+    db = ctx.database()
+    with db.session() as session:
         req = session.get(TokenRequest, request_id)
         if req is None or req.state != "pending":
             raise click.ClickException(f"no pending token request {request_id}")
-        value = tokens.issue(session, ctx.settings, req)
-        click.echo(f"issued to {req.mail}" + ("" if req.sealed_token else " (mailed)"))
-    click.echo(value)
+        letter = tokens.issue(session, ctx.settings, req)
+    mailed = tokens.deliver(db, ctx.settings, letter)
+    click.echo(f"issued to {letter.mail}" + (" (mailed)" if mailed else ""))
+    click.echo(letter.token)
 
 
 def _find_token(session, ref):

@@ -17,7 +17,6 @@ log = logging.getLogger(__name__)
 
 class Database:
     def __init__(self, url):
-        self.url = url
         sqlite = url.startswith("sqlite")
         self.engine = create_engine(
             url, pool_pre_ping=not sqlite,
@@ -51,8 +50,7 @@ class Database:
 def _sqlite_pragmas(dbapi_connection, _record):
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")   # busy timeout: the driver's `timeout` above
     cursor.close()
 
 

@@ -3,6 +3,7 @@ import base64
 import hashlib
 import secrets
 import string
+from typing import NamedTuple
 
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import select
@@ -12,6 +13,13 @@ from .models import Token, TokenRequest
 
 ALPHABET = string.ascii_letters + string.digits
 TOKEN_LENGTH = 32
+
+
+class Letter(NamedTuple):
+    request_id: int
+    mail: str
+    token: str
+    body: str
 
 
 def new_token():
@@ -50,27 +58,36 @@ def create(session, settings, mail_address, forename="", lastname="",
 
 
 def request(session, settings, mail_address, forename, lastname):
-    """Record a /requestToken call; issue at once unless the server wants admin approval."""
+    """Record a /requestToken call; issue at once unless the server wants admin approval.
+
+    Returns the letter `deliver` mails once the session has committed, or None
+    while the request waits for approval."""
     req = TokenRequest(mail=mail_address, forename=forename, lastname=lastname)
     session.add(req)
     session.flush()
-    if settings["TOKEN_ISSUE"] == "auto":
-        issue(session, settings, req)
-    return req
+    return issue(session, settings, req) if settings["TOKEN_ISSUE"] == "auto" else None
 
 
 def issue(session, settings, req):
-    """Create the token for a request and deliver it: by mail when SMTP is configured, else it
-    stays sealed in the request for the admin CLI to show. Returns the plaintext token."""
+    """Create the token for a request and keep it sealed in the request (for the admin CLI)
+    until `deliver` has mailed it. Returns the letter for `deliver`."""
     row, token = create(session, settings, req.mail, req.forename, req.lastname)
     req.state, req.token_id = "issued", row.id
     req.sealed_token = _fernet(settings).encrypt(token.encode()).decode()
-    if mail.send(settings, req.mail, "Your OpenScan Cloud token",
-                 f"Hello {req.forename},\n\nyour OpenScan Cloud token is\n\n    {token}\n\n"
-                 f"Credit: {row.credit} bytes, up to {row.limit_photos} photos and "
-                 f"{row.limit_filesize} bytes per project.\n"):
-        req.sealed_token = None
-    return token
+    body = (f"Hello {req.forename},\n\nyour OpenScan Cloud token is\n\n    {token}\n\n"
+            f"Credit: {row.credit} bytes, up to {row.limit_photos} photos and "
+            f"{row.limit_filesize} bytes per project.\n")
+    return Letter(req.id, req.mail, token, body)
+
+
+def deliver(db, settings, letter):
+    """Mail an issued token, outside any database transaction (SMTP can take seconds, and
+    SQLite writers would wait on it); once sent, forget the sealed copy. True if mailed."""
+    if not mail.send(settings, letter.mail, "Your OpenScan Cloud token", letter.body):
+        return False
+    with db.session() as session:
+        session.get(TokenRequest, letter.request_id).sealed_token = None
+    return True
 
 
 def unseal(settings, req):

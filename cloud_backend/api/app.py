@@ -25,7 +25,7 @@ def create_app(overrides=None):
     app = Flask(__name__)
     app.config.update(
         API_TITLE="OpenScan Cloud", API_VERSION=__version__, OPENAPI_VERSION="3.0.3",
-        OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json", JSON_SORT_KEYS=False)
+        OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json")
     db = Database(settings["DATABASE_URL"])
     db.upgrade()
     app.extensions["openscan_cloud"] = Services(

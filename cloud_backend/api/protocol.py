@@ -68,7 +68,9 @@ def request_token(args):
     """Ask for a token: issued at once (mailed when SMTP is set up) or after admin approval."""
     svc = services()
     with svc.db.session() as session:
-        tokens.request(session, svc.settings, args["mail"], args["forename"], args["lastname"])
+        letter = tokens.request(session, svc.settings, args["mail"], args["forename"], args["lastname"])
+    if letter:
+        tokens.deliver(svc.db, svc.settings, letter)
     return {}
 
 

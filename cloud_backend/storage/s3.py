@@ -95,7 +95,6 @@ class S3Store(BlobStore):
 
     def write_staged(self, key, chunks, offset, complete_size):
         full = self._key(key)
-        upload_id, parts, tail = self._staged(full)
         if offset == 0:
             for upload in self._uploads(full):  # a fresh start replaces any earlier attempt
                 if upload["Key"] == full:
@@ -103,8 +102,10 @@ class S3Store(BlobStore):
                                                    UploadId=upload["UploadId"])
             self.s3.delete_object(Bucket=self.bucket, Key=full + TAIL)
             upload_id, parts, tail = None, [], b""
-        elif offset != sum(p["Size"] for p in parts) + len(tail):
-            raise ValueError(f"offset {offset} does not match the bytes staged")
+        else:
+            upload_id, parts, tail = self._staged(full)
+            if offset != sum(p["Size"] for p in parts) + len(tail):
+                raise ValueError(f"offset {offset} does not match the bytes staged")
         if upload_id is None:
             upload_id = self.s3.create_multipart_upload(Bucket=self.bucket, Key=full)["UploadId"]
         done = [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in parts]
