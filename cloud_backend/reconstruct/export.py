@@ -12,10 +12,11 @@ import cv2
 import numpy as np
 
 from . import raster, sfm, texture
+from .pipeline import STAGES
 from .stage import fresh_dir, is_done, no_progress, read_marker, write_json
 
 MODEL_FILES = ["model.obj", "model.mtl", texture.TEXTURE_NAME, "model.glb"]
-STAGE_NAMES = ["ingest", "features", "sfm", "dense", "mesh", "texture"]
+STAGE_NAMES = [name for name, _, _ in STAGES if name != "export"]
 
 
 def main(work_dir, options, progress=no_progress):
@@ -70,20 +71,23 @@ def build_report(work_dir, options):
 
 def render_preview(work_dir, rec, path, size):
     """The textured model seen from the best photo's direction, upright (+z up), lit from the camera."""
-    verts, faces = _read_obj(work_dir / "texture" / "model.obj")
-    tex = cv2.cvtColor(cv2.imread(str(work_dir / "texture" / texture.TEXTURE_NAME)), cv2.COLOR_BGR2RGB)
+    import trimesh
+
+    # the OBJ written by texture.py, with its material's texture image
+    model = trimesh.load(work_dir / "texture" / "model.obj", process=False, maintain_order=True)
+    verts, faces = model.vertices, model.faces
+    tex = np.asarray(model.visual.material.image.convert("RGB"))
     best = rec.image(max(rec.reg_image_ids(), key=lambda i: rec.image(i).num_points3D))
-    origins, dirs, (h, w) = preview_rays(verts["v"], best.projection_center(), size)
-    scene = raster.scene_of(verts["v"], faces["v"])
-    _, ids, bary = raster.cast(scene, origins, dirs)
+    origins, dirs, (h, w) = preview_rays(verts, best.projection_center(), size)
+    _, ids, bary = raster.cast(raster.scene_of(verts, faces), origins, dirs)
     hit = ids >= 0
     picture = np.full((h * w, 3), 255, np.uint8)
     if hit.any():
-        uv = raster.interpolate(verts["vt"], faces["vt"], ids[hit], bary[hit])
+        uv = raster.interpolate(model.visual.uv, faces, ids[hit], bary[hit])
         th, tw = tex.shape[:2]
         pix = np.column_stack([uv[:, 0] * tw, (1.0 - uv[:, 1]) * th])
         colour = texture.sample(tex, pix)
-        tri = verts["v"][faces["v"][ids[hit]]]
+        tri = verts[faces[ids[hit]]]
         normal = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
         normal /= np.linalg.norm(normal, axis=1, keepdims=True) + 1e-12
         d = dirs[hit] / np.linalg.norm(dirs[hit], axis=1, keepdims=True)
@@ -112,21 +116,3 @@ def preview_rays(verts, eye_hint, size):
     dirs_cam = np.column_stack([(xs.ravel() + 0.5 - w / 2) / focal, (ys.ravel() + 0.5 - h / 2) / focal,
                                 np.ones(w * h)])
     return np.broadcast_to(eye, dirs_cam.shape), dirs_cam @ rot, (h, w)
-
-
-def _read_obj(path):
-    """Positions/uvs and their face indices from the OBJ texture.py wrote."""
-    v, vt, fv, ft = [], [], [], []
-    with open(path) as f:
-        for line in f:
-            tag, _, rest = line.partition(" ")
-            if tag == "v":
-                v.append(rest.split())
-            elif tag == "vt":
-                vt.append(rest.split())
-            elif tag == "f":
-                corners = [c.split("/") for c in rest.split()]
-                fv.append([int(c[0]) - 1 for c in corners])
-                ft.append([int(c[1]) - 1 for c in corners])
-    return ({"v": np.array(v, float), "vt": np.array(vt, float)},
-            {"v": np.array(fv, np.int64), "vt": np.array(ft, np.int64)})

@@ -11,6 +11,7 @@ import open3d as o3d
 
 from . import dense, ingest, sfm
 from .errors import ReconstructionError
+from .options import num_threads
 from .stage import fresh_dir, no_progress, read_marker
 
 
@@ -34,7 +35,7 @@ def main(work_dir, options, progress=no_progress):
     orient_normals(pcd)
     with o3d.utility.VerbosityContextManager(o3d.utility.VerbosityLevel.Error):
         mesh, _ = o3d.geometry.TriangleMesh.create_from_point_cloud_poisson(
-            pcd, depth=int(options["poisson_depth"]), n_threads=1 if options["num_threads"] == 1 else -1
+            pcd, depth=int(options["poisson_depth"]), n_threads=num_threads(options)
         )
     progress(0.6)
     mesh.remove_vertices_by_mask(unsupported(mesh, pcd, float(options["trim_spacings"]), plate_z))

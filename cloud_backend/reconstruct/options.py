@@ -25,7 +25,6 @@ DEFAULTS = {
     # -- dense
     "dense_max_image_size": 800,
     "dense_num_neighbors": 2,      # stereo partners per reference view (CPU)
-    "dense_max_views": 60,         # reference views used for depth maps
     "fusion_min_num_pixels": 3,
     # -- mesh
     "poisson_depth": 8,            # 256^3 octree: ~4x the faces kept after decimation (9: 2x slower, chamfer 0.26% -> 0.25%)

@@ -11,7 +11,7 @@ from . import ingest
 from .errors import ReconstructionError
 from .isolate import run_stage
 from .options import resolve
-from .stage import is_done, mark_done, read_marker
+from .stage import is_done, mark_done
 
 # (name, module, share of the overall time). Shares follow measured CPU
 # timings so the overall fraction moves at a roughly even pace; every stage
@@ -78,12 +78,3 @@ def _stage_reporter(report, name, start, span):
             report(name, value)
 
     return stage_progress
-
-
-def stage_timings(work_dir):
-    """Seconds each finished stage took (read back from the markers)."""
-    return {
-        name: read_marker(work_dir, name).get("seconds")
-        for name, _, _ in STAGES
-        if is_done(work_dir, name)
-    }

@@ -51,14 +51,3 @@ def camera_grid(camera, scale=1.0):
     pixels = np.column_stack([(xs.ravel() + 0.5) / scale, (ys.ravel() + 0.5) / scale])
     normalized = camera.cam_from_img(pixels)
     return np.column_stack([normalized, np.ones(len(normalized))]), (height, width)
-
-
-def camera_rays(camera, cam_from_world, scale=1.0):
-    """World-space ray origins/directions through pixel centres of a (rescaled) camera.
-
-    Directions have unit camera-z, so t_hit is the depth along the optical axis.
-    """
-    dirs_cam, shape = camera_grid(camera, scale)
-    rot = cam_from_world.rotation.matrix()
-    centre = -rot.T @ cam_from_world.translation
-    return np.tile(centre, (len(dirs_cam), 1)), dirs_cam @ rot, shape

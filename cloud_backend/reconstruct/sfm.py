@@ -16,7 +16,7 @@ import pycolmap
 from . import features, ingest
 from .errors import ReconstructionError
 from .options import num_threads
-from .stage import fresh_dir, no_progress, read_marker, write_json
+from .stage import fresh_dir, no_progress, read_marker
 
 
 def load(work_dir):
@@ -52,7 +52,6 @@ def main(work_dir, options, progress=no_progress):
     if fixed:
         opts.ba_refine_focal_length = False
         opts.ba_refine_extra_params = False
-        opts.ba_refine_principal_point = False
         opts.mapper.abs_pose_refine_focal_length = False
         opts.mapper.abs_pose_refine_extra_params = False
     registered = [0]
@@ -90,7 +89,6 @@ def main(work_dir, options, progress=no_progress):
         "scale_source": scale_source,
         "units": "mm" if scale_source.startswith("manifest") else "arbitrary",
     }
-    write_json(work_dir / "sfm.json", stats)
     progress(1.0)
     return stats
 
