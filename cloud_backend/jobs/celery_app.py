@@ -5,6 +5,7 @@ whose worker dies is delivered again. The database stays the truth: a task first
 job row, so a duplicate delivery of a job that is alive elsewhere (fresh heartbeat) does nothing,
 and a periodic sweep re-sends jobs whose heartbeat went stale (a worker killed outright).
 """
+import functools
 import logging
 import os
 import socket
@@ -39,9 +40,15 @@ def make_app(settings):
         })
     app.conf.openscan_settings = settings
 
+    @functools.cache
+    def database():
+        # one engine (and connection pool) per process, made on first use so each
+        # forked worker child gets its own; the sweep runs every 30 s
+        return Database(settings["DATABASE_URL"])
+
     @app.task(name="openscan.run_job")
     def run_job(job_id):
-        db = Database(settings["DATABASE_URL"])
+        db = database()
         with db.session() as session:
             claimed = queue.claim_job(session, job_id, queue.worker_name(),
                                       timedelta(seconds=settings["STALE_JOB_SECONDS"]))
@@ -52,7 +59,7 @@ def make_app(settings):
 
     @app.task(name="openscan.requeue_stale")
     def requeue_stale():
-        db = Database(settings["DATABASE_URL"])
+        db = database()
         with db.session() as session:
             stale = queue.stale_jobs(session, timedelta(seconds=settings["STALE_JOB_SECONDS"]))
         for job_id in stale:
@@ -62,7 +69,7 @@ def make_app(settings):
 
     @app.task(name="openscan.expire_projects")
     def expire_projects():
-        db = Database(settings["DATABASE_URL"])
+        db = database()
         with db.session() as session:
             return projects.expire_old(session, settings, open_store(settings))
 
@@ -87,11 +94,10 @@ def _app(settings):
 
 def send(settings, db, job_id):
     with db.session() as session:
-        project = session.get(Job, job_id).project
+        job = session.get(Job, job_id)
         route = settings["GPU_QUEUE"] or DEFAULT_QUEUE
-        result = _app(settings).send_task("openscan.run_job", args=[job_id], queue=route)
-        session.get(Job, job_id).task_id = result.id
-        log.info("job %s of %s sent to queue %s", job_id, project.name, route)
+        job.task_id = _app(settings).send_task("openscan.run_job", args=[job_id], queue=route).id
+        log.info("job %s of %s sent to queue %s", job_id, job.project.name, route)
 
 
 def revoke(settings, task_id):
