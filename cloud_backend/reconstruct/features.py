@@ -25,17 +25,20 @@ def main(work_dir, options, progress=no_progress):
     info = ingest.load(work_dir)
     names = info["images"]
     manifest = info["manifest"]
-    db_path = out / "database.db"
+    db_path = database_path(work_dir)
     device = pycolmap.Device.cuda if gpu_enabled(options) else pycolmap.Device.cpu
+    sizes = [_image_size(work_dir / "images" / n) for n in names]
+    first_size = sizes[0]
 
-    reader, intrinsics = _reader_options(work_dir, info, manifest)
+    reader, intrinsics = _reader_options(work_dir, info, manifest, first_size)
     extraction = pycolmap.FeatureExtractionOptions()
     extraction.max_image_size = int(options["max_image_size"])
     extraction.num_threads = num_threads(options)
     extraction.sift.max_num_features = int(options["max_num_features"])
-    extraction.sift.first_octave = _first_octave(work_dir, names[0], options)
+    extraction.sift.first_octave = _first_octave(first_size, options)
     extraction.use_gpu = device == pycolmap.Device.cuda
-    mode = pycolmap.CameraMode.SINGLE if _single_camera(work_dir, names) else pycolmap.CameraMode.PER_IMAGE
+    # one rig camera => one shared intrinsics block, if all photos agree in size
+    mode = pycolmap.CameraMode.SINGLE if len(set(sizes)) == 1 else pycolmap.CameraMode.PER_IMAGE
     for i, chunk in enumerate(_chunks(names, CHUNKS)):
         # One call per chunk: same database, so the single camera is shared.
         pycolmap.extract_features(
@@ -73,12 +76,11 @@ def main(work_dir, options, progress=no_progress):
     }
 
 
-def _reader_options(work_dir, info, manifest):
+def _reader_options(work_dir, info, manifest, size):
     reader = pycolmap.ImageReaderOptions()
     reader.camera_model = "SIMPLE_RADIAL"
     if info["masks"]:
         reader.mask_path = str(work_dir / "masks")
-    size = _image_size(work_dir / "images" / info["images"][0])
     intr = manifest.intrinsics if manifest else None
     nominal = manifest.nominal if manifest else None
     if intr is not None and size == (intr.width, intr.height):
@@ -94,14 +96,14 @@ def _reader_options(work_dir, info, manifest):
     return reader, "guessed"
 
 
-def _first_octave(work_dir, name, options):
+def _first_octave(size, options):
     """-1 (SIFT on the image doubled) only for small photos.
 
     On templeRing (640x480) the doubled octave halves the pose error (0.55 ->
     0.21 deg); on DTU (1600x1200) it costs 4x the extraction time and
     full-resolution features at octave 0 are as accurate (0.09 deg).
     """
-    long_side = min(max(_image_size(work_dir / "images" / name)), int(options["max_image_size"]))
+    long_side = min(max(size), int(options["max_image_size"]))
     return -1 if long_side < int(options["upsample_below"]) else 0
 
 
@@ -110,11 +112,6 @@ def _image_size(path):
 
     with Image.open(path) as img:
         return img.size
-
-
-def _single_camera(work_dir, names):
-    """One rig camera => one shared intrinsics block, if all photos agree in size."""
-    return len({_image_size(work_dir / "images" / n) for n in names}) == 1
 
 
 def _choose_pairs(db_path, names, manifest, options):
