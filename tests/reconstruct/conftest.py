@@ -3,10 +3,8 @@ import pathlib
 import cv2  # noqa: F401  (before pycolmap: PNG writing aborts otherwise)
 import pytest
 
+# CI and the dev machines keep shared/ beside the clone (../shared/datasets).
 DATASETS = pathlib.Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets"
-if not DATASETS.exists():
-    DATASETS = pathlib.Path("/work/shared/datasets")
-
 
 
 @pytest.fixture(scope="session")
