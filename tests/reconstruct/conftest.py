@@ -8,6 +8,23 @@ DATASETS = pathlib.Path(__file__).resolve().parents[2] / ".." / "shared" / "data
 
 
 @pytest.fixture(scope="session")
+def run_until_sfm():
+    """run_until_sfm(zip_file, work, opts) -> (SfM stats, reconstruction): ingest, features and
+    SfM of `zip_file` (a path or a file object) in the folder `work`, as a job runs them."""
+    from cloud_backend.reconstruct import features, ingest, options, sfm
+    from cloud_backend.reconstruct.stage import mark_done
+
+    def run(zip_file, work, opts):
+        opts = options.resolve(opts)
+        mark_done(work, "ingest", ingest.main(work, opts, zip_file=zip_file))
+        mark_done(work, "features", features.main(work, opts))
+        stats = sfm.main(work, opts)
+        return stats, sfm.load(work)
+
+    return run
+
+
+@pytest.fixture(scope="session")
 def fast_options():
     """Small but real settings: every stage runs its normal code path."""
     return {"mesh_faces": 5000, "texture_size": 512, "poisson_depth": 8, "max_image_size": 800, "preview_size": 320}
