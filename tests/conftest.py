@@ -1,5 +1,1 @@
-"""Fixtures shared by the rig and backend tests."""
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
-DATASETS = ROOT.parent / "shared" / "datasets"
+"""Top-level conftest: no shared fixtures; each test package has its own conftest.py."""

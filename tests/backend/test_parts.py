@@ -1,4 +1,5 @@
 """Upload links: signed per project and part, expiring, exact sizes, replace-on-retry, resumable."""
+import fcntl
 import hashlib
 import random
 import socket
@@ -28,8 +29,25 @@ def new_project(client, data):
     return name, client.create(name, data, PART)["ulink"]
 
 
-def staged_files(server):
-    return list((server.data_dir / "blobs").rglob("*.staged"))
+def staged_path(server, link):
+    """Where the server stages the part of upload ``link`` (LocalStore under DATA_DIR/blobs)."""
+    uid, index = link.split("?")[0].split("/")[4:6]
+    return server.data_dir / "blobs" / "projects" / uid / "parts" / f"{int(index):05d}.staged"
+
+
+def wait_until_writing(path, timeout=10):
+    """Wait until a server request holds the write lock on the staged file ``path``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists():
+            with open(path, "rb") as f:
+                try:
+                    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return
+                fcntl.flock(f, fcntl.LOCK_UN)
+        time.sleep(0.02)
+    raise AssertionError(f"no request is writing {path} after {timeout} s")
 
 
 def send_partial(link, total_length, body, close=True):
@@ -85,7 +103,7 @@ def test_link_of_another_part_or_project_is_refused(client, data):
         assert requests.post(forged, data=data[PART:2 * PART]).status_code == 403
 
 
-def test_wrong_part_size_is_refused_and_nothing_is_stored(client, data, server):
+def test_wrong_part_size_is_refused_and_nothing_is_stored(client, data):
     name, links = new_project(client, data)
     short = requests.post(links[0], data=data[:PART - 1])
     assert short.status_code == 400 and f"exactly {PART} bytes" in short.json()["error"]
@@ -137,11 +155,11 @@ def test_patch_with_the_wrong_offset_or_type_is_refused(client, data):
     assert head_offset(links[0])[0] == 100  # refused requests changed nothing
 
 
-def test_two_uploads_of_one_part_at_once(client, data):
+def test_two_uploads_of_one_part_at_once(client, data, server):
     _, links = new_project(client, data)
     stalled = send_partial(links[0], PART, data[:1000], close=False)
     try:
-        time.sleep(1)  # the server is now inside the first upload, waiting for its bytes
+        wait_until_writing(staged_path(server, links[0]))  # inside the first upload, waiting for bytes
         r = requests.post(links[0], data=data[:PART])
         assert r.status_code == 409 and "another request" in r.json()["error"]
     finally:

@@ -110,6 +110,9 @@ def test_cli_errors_are_one_clear_line(tmp_path):
     r = subprocess.run([sys.executable, "-m", "cloud_backend.cli", "--data-dir", str(tmp_path),
                         "credit", "add", "99", "10"], capture_output=True, text=True)
     assert r.returncode != 0 and "no token '99'" in r.stderr
+    # one line, no traceback; the database set-up may log INFO lines before it
+    assert "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith("Error: no token '99'"), r.stderr
 
 
 def test_owner_is_mailed_when_the_model_is_done(start_server, smtp, tmp_path):

@@ -48,10 +48,18 @@ def test_download_resumes_with_range(tmp_path, backend):
     dlink = client.project_info(queue.get(entry.id).project)["dlink"]
     partial = tmp_path / "again.zip.part"
     partial.write_bytes(whole[:100])
-    seen = []
+    seen, responses = [], []
+    # the zip may be smaller than one read, so progress alone would not tell a resume from a
+    # restart on 200: record what the server answered on the client's download session
+    client.raw.hooks["response"].append(lambda r, *a, **k: responses.append(r))
     client.download(dlink, tmp_path / "again.zip", lambda done, total: seen.append((done, total)))
     assert (tmp_path / "again.zip").read_bytes() == whole
     assert seen[0][0] > 100 and seen[-1] == (len(whole), len(whole))   # it started at byte 100
+    codes = [r.status_code for r in responses]
+    assert 206 in codes, codes
+    resumed = responses[codes.index(206)]
+    assert resumed.request.headers["Range"] == "bytes=100-"
+    assert resumed.headers["Content-Range"] == f"bytes 100-{len(whole) - 1}/{len(whole)}"
 
 
 def test_project_reset_on_server_mid_upload_starts_it_over(tmp_path, backend):

@@ -62,7 +62,7 @@ def test_ready_watchdog_and_clean_sigterm(tmp_path, notify_socket):
     try:
         seen = messages_until(sock, "READY=1")
         assert "STATUS=idle" in seen[-1]
-        seen = messages_until(sock, "WATCHDOG=1")          # pinged at half of WatchdogSec
+        messages_until(sock, "WATCHDOG=1")                 # pinged at half of WatchdogSec
         t0 = time.monotonic()
         messages_until(sock, "WATCHDOG=1")
         assert time.monotonic() - t0 < 1.0
@@ -75,11 +75,12 @@ def test_ready_watchdog_and_clean_sigterm(tmp_path, notify_socket):
             daemon.kill()
 
 
-def test_second_daemon_on_same_queue_refuses(tmp_path):
+def test_second_daemon_on_same_queue_refuses(tmp_path, notify_socket):
+    sock, path = notify_socket
     env = rig_env(tmp_path)
-    first = start_daemon(tmp_path, env, "--no-web")
+    first = start_daemon(tmp_path, rig_env(tmp_path, NOTIFY_SOCKET=path), "--no-web")
     try:
-        time.sleep(3)
+        messages_until(sock, "READY=1")                     # sent once it holds the queue lock
         second = subprocess.run([sys.executable, "-m", "openscan_plugin.cli", "daemon", "--no-trigger",
                                  "--no-web"], env=env, capture_output=True, text=True, timeout=60)
         assert second.returncode == 1 and "another openscan daemon works the queue" in second.stderr
@@ -145,16 +146,17 @@ def test_kill_9_mid_upload_then_restart_resumes(tmp_path):
         server.stop()
 
 
-def test_cli_upload_follows_the_daemon(tmp_path, backend):
+def test_cli_upload_follows_the_daemon(tmp_path, backend, notify_socket):
     """With the daemon running, `openscan upload` queues and follows; the daemon sends it."""
     from tests.cloud.conftest import make_photos
+    sock, path = notify_socket
     server = backend()
     env = rig_env(tmp_path)
     (tmp_path / "rig.json").write_text(json.dumps({"cloud": {"server": server.url, "token": server.token(),
                                                              "part_size": 100_000}}))
-    daemon = start_daemon(tmp_path, env, "--no-web")
+    daemon = start_daemon(tmp_path, rig_env(tmp_path, NOTIFY_SOCKET=path), "--no-web")
     try:
-        time.sleep(2)
+        messages_until(sock, "READY=1")                     # sent once it holds the queue lock
         photos = make_photos(tmp_path / "owl", count=3, size=50_000)
         r = subprocess.run([sys.executable, "-m", "openscan_plugin.cli", "upload", str(photos)], env=env,
                            capture_output=True, text=True, timeout=120)

@@ -3,10 +3,25 @@ import pathlib
 import cv2  # noqa: F401  (before pycolmap: PNG writing aborts otherwise)
 import pytest
 
+# CI and the dev machines keep shared/ beside the clone (../shared/datasets).
 DATASETS = pathlib.Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets"
-if not DATASETS.exists():
-    DATASETS = pathlib.Path("/work/shared/datasets")
 
+
+@pytest.fixture(scope="session")
+def run_until_sfm():
+    """run_until_sfm(zip_file, work, opts) -> (SfM stats, reconstruction): ingest, features and
+    SfM of `zip_file` (a path or a file object) in the folder `work`, as a job runs them."""
+    from cloud_backend.reconstruct import features, ingest, options, sfm
+    from cloud_backend.reconstruct.stage import mark_done
+
+    def run(zip_file, work, opts):
+        opts = options.resolve(opts)
+        mark_done(work, "ingest", ingest.main(work, opts, zip_file=zip_file))
+        mark_done(work, "features", features.main(work, opts))
+        stats = sfm.main(work, opts)
+        return stats, sfm.load(work)
+
+    return run
 
 
 @pytest.fixture(scope="session")

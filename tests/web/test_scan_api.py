@@ -146,16 +146,18 @@ def test_events_follow_a_scan_and_a_late_joiner_sees_it(server):
     events = sse(url + "api/events")
     assert next(events)["state"] == "idle"
     requests.post(url + "api/scan/start", json={"profile": "custom", "points": 8, "upload": False}).raise_for_status()
-    dones = []
+    dones, late = [], None
     for s in events:
         if s["scan"]:
             dones.append(s["scan"]["done"])
-            if dones[-1] == 3:
+            # the stream may skip a count (2 -> 4), so join at the first event past 3, not at == 3
+            if late is None and 3 <= dones[-1] < s["scan"]["total"] and s["scan"]["state"] == "scanning":
                 late = next(sse(url + "api/events"))         # a page loaded mid-scan
                 assert late["scan"]["state"] == "scanning" and late["scan"]["done"] >= 3
                 assert late["scan"]["total"] == 8 and late["scan"]["eta_s"] > 0
             if s["scan"]["state"] == "complete":
                 break
+    assert late is not None, f"no mid-scan event to join at: {dones}"
     assert dones[-1] == 8 and dones == sorted(dones) and len(set(dones)) >= 6
     assert s["state"] == "idle" and s["model"] == {"preview": False, "glb": False, "obj": False}
 
