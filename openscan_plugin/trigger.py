@@ -113,7 +113,7 @@ class Trigger:
                 shown = "scanning"
                 continue
             entry = self.service.queue.next_active()
-            latest = entry or _latest(self.service.queue)
+            latest = entry or self.service.queue.latest()
             state = entry.state if entry else "idle"
             if not entry and latest is not None and latest.state in ("done", "failed") \
                     and time.time() - latest.updated < 30:
@@ -156,11 +156,6 @@ def _newest_scan(scans_dir: Path) -> Optional[Path]:
     from .web.scans import list_scans
     scans = [s for s in list_scans(Path(scans_dir)) if s["scan_status"] in ("complete", "photos")]
     return Path(scans[0]["folder"]) if scans else None
-
-
-def _latest(queue):
-    entries = queue.list()
-    return entries[-1] if entries else None
 
 
 def scan_runner(controller, points: int):

@@ -92,7 +92,7 @@ class ScanController:
                "can_home": getattr(rig.rotor, "endstop", None) is not None,
                "camera": self.camera_view()}
         if job and job.state == "complete" and self.service is not None:
-            entry = self.service.queue.latest_for(str(job.folder))
+            entry = self.service.queue.latest(job.folder)
             out["upload"] = self.service.view(entry) if entry else None
         return out
 

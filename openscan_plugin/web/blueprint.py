@@ -2,6 +2,8 @@
 OpenScan3's UI, a Node-RED dashboard) can drive. Errors are 4xx JSON `{"error": message}`."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_from_directory
 
 from ..cloud.client import CloudError
@@ -53,9 +55,10 @@ def page():
 def scans():
     """Every scan with its latest upload (state, progress, result files)."""
     service = svc()
+    latest = service.queue.latest_by_folder()
     out = []
     for s in list_scans(service.settings.scans_dir):
-        entry = service.queue.latest_for(s["folder"])
+        entry = latest.get(str(Path(s["folder"]).resolve()))
         s["upload"] = service.view(entry) if entry else None
         out.append(s)
     return jsonify(scans=out, worker=service.worker_alive)
@@ -145,7 +148,7 @@ def model_file(name, filename):
 def result_zip(name):
     """The result zip as the server delivered it (the 'result link')."""
     folder = scan_folder(svc().settings.scans_dir, name)
-    entry = svc().queue.latest_for(folder) if folder else None
+    entry = svc().queue.latest(folder) if folder else None
     if entry is None or entry.state != "done":
         abort(404, "no result for this scan yet")
     return send_from_directory(folder / "cloud", entry.project, as_attachment=True,
