@@ -181,7 +181,7 @@ def scan_runner(controller, points: int):
 
 
 def trigger_from_profile(profile: dict, service, *, simulate: bool = False, points: int | None = None,
-                         config_file=None, rig=None, controller=None) -> Optional[Trigger]:
+                         rig=None, controller=None) -> Optional[Trigger]:
     """The daemon's button, or None when the profile wires none (pins.button null). With
     `controller` (the daemon's) the button shares its rig and scan state with the web page;
     without, the trigger makes its own and closes the rig when it stops."""

@@ -26,19 +26,16 @@ MODEL_DIR = "model"          # OpenScan3 unpacks results into <project>/model/ a
 RESULT_DIR = "cloud"         # the downloaded result zip
 
 
-class QueueBusy(RuntimeError):
-    """Another process (the daemon) works the queue."""
-
-
 class QueueLock:
     def __init__(self, data_dir):
         self.path = Path(data_dir) / "upload.lock"
         self.fd: Optional[int] = None
 
-    def acquire(self, wait: bool = False) -> bool:
+    def acquire(self) -> bool:
+        """Take the lock if no other process holds it (never waits)."""
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return True
         except BlockingIOError:
             os.close(self.fd)
@@ -56,10 +53,9 @@ class Worker:
     `cancel_current()` stops the entry in flight for good (the user pressed cancel)."""
 
     def __init__(self, queue: UploadQueue, *, client_factory: Callable[..., CloudClient] = CloudClient,
-                 idle_poll: float = 1.0, retry_after: float = 10.0,
-                 on_change: Callable[[Entry], None] = lambda e: None):
+                 idle_poll: float = 1.0, retry_after: float = 10.0):
         self.queue, self.client_factory = queue, client_factory
-        self.idle_poll, self.retry_after, self.on_change = idle_poll, retry_after, on_change
+        self.idle_poll, self.retry_after = idle_poll, retry_after
         self.stop = threading.Event()
         self.wake = threading.Event()
         self.current: Optional[int] = None
@@ -175,7 +171,6 @@ class Worker:
 
     def _set(self, entry_id: int, **values) -> None:
         self.queue.update(entry_id, **values)
-        self.on_change(self.queue.get(entry_id))
 
 
 def reset_entry(queue: UploadQueue, entry_id: int, client_factory=CloudClient) -> Entry:

@@ -134,8 +134,7 @@ class ScanController:
             settings = copy.deepcopy(self.camera_settings)
             settings.focus_stack = req.focus_stack
             job = ScanJob(name, folder, req, source, total=len(plan.points) * plan.photos_per_point,
-                          estimated_s=plan.estimated_duration_s, plan_points=plan.points,
-                          eta_s=plan.estimated_duration_s)
+                          estimated_s=plan.estimated_duration_s, eta_s=plan.estimated_duration_s)
             self.scans_dir.mkdir(parents=True, exist_ok=True)
             job.routine = ScanRoutine(self.rig, folder, plan=plan, settings=settings, name=name,
                                       on_event=lambda e: self._on_event(job, e))
