@@ -71,11 +71,6 @@ class ScanController:
         return job is not None and job.running
 
     @property
-    def routine(self) -> Optional[ScanRoutine]:
-        """The running scan's routine (None when idle)."""
-        return self.job.routine if self.scanning else None
-
-    @property
     def state(self) -> str:
         if self.scanning:
             return self.job.state
