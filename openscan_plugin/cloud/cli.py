@@ -15,7 +15,7 @@ from .client import CloudClient, CloudError
 from .package import PackageError, ScanPackage
 from .queue import QueueError, UploadQueue
 from .settings import load_settings
-from .worker import QueueLock, Worker, reset_entry, unpack_result
+from .worker import QueueLock, Worker, fetch_result, reset_entry
 
 config_option = click.option("--config", "config_file", type=click.Path(dir_okay=False),
                              help="rig config file (default $OPENSCAN_CONFIG or ~/.config/openscan/rig.json)")
@@ -225,14 +225,13 @@ def download(server, token, data_dir, config_file, what, out):
             raise click.ClickException(f"the server does not know project {project}")
         if info.get("status") != "processing done":
             raise click.ClickException(f"{project} is '{info.get('status')}', no model yet")
-        (folder / "cloud").mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)     # --out may not exist yet
         with tqdm(unit="B", unit_scale=True, desc="download") as bar:
             def progress(done, total):
                 bar.total = total or None
                 bar.n = done
                 bar.refresh()
-            zip_path = client.download(info["dlink"], folder / "cloud" / project, progress)
-        model = unpack_result(zip_path, folder / "model")
+            model = fetch_result(client, info["dlink"], folder, project, progress)
     except CloudError as exc:
         raise click.ClickException(str(exc)) from None
     finally:

@@ -159,14 +159,10 @@ class Worker:
             e.dlink = info.get("dlink")
             if not e.dlink:
                 raise CloudError("the server offers no result to download")
-        folder = Path(e.folder)
-        (folder / RESULT_DIR).mkdir(exist_ok=True)
-        dest = folder / RESULT_DIR / e.project
 
         def progress(done, total):
             self.live[e.id] = {"download_done": done, "download_total": total}
-        client.download(e.dlink, dest, progress)
-        model = unpack_result(dest, folder / MODEL_DIR)
+        model = fetch_result(client, e.dlink, e.folder, e.project, progress)
         self._set(e.id, state="done", result=str(model), error=None)
 
     def _set(self, entry_id: int, **values) -> None:
@@ -186,6 +182,16 @@ def reset_entry(queue: UploadQueue, entry_id: int, client_factory=CloudClient) -
     package = ScanPackage.from_folder(e.folder, e.part_size)
     return queue.reset(entry_id, dict(snapshot=json.dumps(package.snapshot()), photos=package.photos,
                                       size=package.size, parts=package.parts))
+
+
+def fetch_result(client: CloudClient, dlink: str, folder, project: str,
+                 progress: Callable[[int, int], None] = lambda done, total: None) -> Path:
+    """Download a project's result zip to <folder>/cloud/<project> (kept: the 'result link')
+    and unpack it into <folder>/model/; returns the model folder. `folder` must exist."""
+    folder = Path(folder)
+    (folder / RESULT_DIR).mkdir(exist_ok=True)
+    zip_path = client.download(dlink, folder / RESULT_DIR / project, progress)
+    return unpack_result(zip_path, folder / MODEL_DIR)
 
 
 def unpack_result(zip_path: Path, target: Path) -> Path:

@@ -9,6 +9,7 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 from ..cloud.client import CloudError
 from ..cloud.package import PackageError
 from ..cloud.queue import QueueError
+from ..cloud.worker import MODEL_DIR, RESULT_DIR
 from .scans import list_scans, scan_folder
 
 bp = Blueprint("openscan_cloud", __name__, template_folder="templates", static_folder="static",
@@ -141,7 +142,7 @@ def model_file(name, filename):
     folder = scan_folder(svc().settings.scans_dir, name)
     if folder is None or filename not in MODEL_FILES:
         abort(404, "no such model file")
-    return send_from_directory(folder / "model", filename)
+    return send_from_directory(folder / MODEL_DIR, filename)
 
 
 @bp.get("/scans/<name>/result.zip")
@@ -151,5 +152,5 @@ def result_zip(name):
     entry = svc().queue.latest(folder) if folder else None
     if entry is None or entry.state != "done":
         abort(404, "no result for this scan yet")
-    return send_from_directory(folder / "cloud", entry.project, as_attachment=True,
+    return send_from_directory(folder / RESULT_DIR, entry.project, as_attachment=True,
                                download_name=f"{name}-model.zip")

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from ..cloud.package import IMAGE_SUFFIXES, MANIFEST
+from ..cloud.worker import MODEL_DIR
 
 
 def scan_info(folder: Path) -> dict | None:
@@ -34,7 +35,7 @@ def scan_info(folder: Path) -> dict | None:
 def model_files(folder: Path) -> dict:
     """Which files of the unpacked model the folder holds: three stats, no photo scan (the
     scan page asks on every status push)."""
-    model = folder / "model"
+    model = folder / MODEL_DIR
     return {"preview": (model / "preview.png").is_file(),
             "glb": (model / "model.glb").is_file(),
             "obj": (model / "model.obj").is_file()}
