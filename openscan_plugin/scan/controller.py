@@ -17,6 +17,7 @@ from typing import Optional
 from ..hardware.camera import CameraSettings
 from ..hardware.stepper import LimitError
 from .job import ScanJob, job_from_manifest
+from .path import ScanPlan
 from .request import ScanRequest, default_name, parse_request
 from .routine import ProgressEvent, ScanCancelled, ScanRoutine
 
@@ -110,9 +111,9 @@ class ScanController:
             return self.version
 
     # -- scans ------------------------------------------------------------------------------------
-    def plan(self, data) -> tuple[ScanRequest, object]:
-        req = parse_request(data, self.rig.profile, self._defaults())
-        return req, req.plan(self.rig.profile)
+    def plan(self, data) -> tuple[ScanRequest, ScanPlan]:
+        """The checked settings and the path they give (planned once: the 2-opt is quadratic)."""
+        return parse_request(data, self.rig.profile, self._defaults())
 
     def _defaults(self) -> dict:
         return {"focus_stack": self.camera_settings.focus_stack}
