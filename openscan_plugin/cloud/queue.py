@@ -86,6 +86,10 @@ class QueueError(ValueError):
     pass
 
 
+class AlreadyQueued(QueueError):
+    """The folder has an upload in progress already (the web API answers 409)."""
+
+
 class UploadQueue:
     """A thin store: connections are per call, so any thread or process may use it."""
 

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 
 from ..cloud.client import CloudError
 from ..cloud.package import PackageError
-from ..cloud.queue import QueueError
+from ..cloud.queue import AlreadyQueued, QueueError
 from ..cloud.worker import MODEL_DIR, RESULT_DIR
 from .scans import list_scans, scan_folder
 
@@ -34,7 +34,12 @@ def _error(message: str, status: int = 400):
 @bp.errorhandler(QueueError)
 @bp.errorhandler(PackageError)
 def _bad_request(exc):
-    return _error(str(exc), 409 if "already" in str(exc) else 400)
+    return _error(str(exc), 400)
+
+
+@bp.errorhandler(AlreadyQueued)
+def _conflict(exc):
+    return _error(str(exc), 409)
 
 
 @bp.errorhandler(CloudError)
