@@ -11,6 +11,7 @@ import copy
 import logging
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
@@ -244,21 +245,19 @@ class ScanController:
             raise Busy(f"cannot {what}: the rig is busy ({self.activity})")
 
     # -- set-up actions -------------------------------------------------------------------------
+    @contextmanager
     def _activity(self, name: str, what: str):
-        controller = self
-
-        class _Ctx:
-            def __enter__(self):
-                with controller._lock:
-                    controller._check_idle(what)
-                    controller.activity = name
-                controller._bump()
-
-            def __exit__(self, *exc):
-                with controller._lock:
-                    controller.activity = None
-                controller._bump()
-        return _Ctx()
+        """Mark the rig busy with a set-up action (Busy if a scan or another action runs)."""
+        with self._lock:
+            self._check_idle(what)
+            self.activity = name
+        self._bump()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.activity = None
+            self._bump()
 
     def jog(self, motor: str, degrees) -> dict:
         """Move one motor by `degrees` (rotor: inside its soft limits)."""
