@@ -11,6 +11,7 @@ import fcntl
 import json
 import logging
 import os
+import shutil
 import threading
 import time
 import zipfile
@@ -200,7 +201,7 @@ def unpack_result(zip_path: Path, target: Path) -> Path:
     target = Path(target)
     tmp = target.with_name(target.name + ".new")
     if tmp.exists():
-        _rmtree(tmp)
+        shutil.rmtree(tmp)
     with zipfile.ZipFile(zip_path) as zf:
         root = tmp.resolve()
         for info in zf.infolist():
@@ -209,14 +210,9 @@ def unpack_result(zip_path: Path, target: Path) -> Path:
                 raise CloudError(f"the result zip holds an unsafe path: {info.filename}")
         zf.extractall(tmp)
     if target.exists():
-        _rmtree(target)
+        shutil.rmtree(target)
     tmp.replace(target)
     return target
-
-
-def _rmtree(path: Path) -> None:
-    import shutil
-    shutil.rmtree(path)
 
 
 class _AnyEvent:
