@@ -128,8 +128,7 @@ def register(main: click.Group) -> None:
         if not no_trigger:
             from .trigger import trigger_from_profile
             trigger_factory = lambda service, controller: trigger_from_profile(  # noqa: E731
-                prof, service, simulate=simulate, points=points, config_file=config_file,
-                controller=controller)
+                prof, service, simulate=simulate, points=points, controller=controller)
         controller_factory = None
         if not (no_web and no_trigger):
             controller_factory = lambda service: _controller(  # noqa: E731

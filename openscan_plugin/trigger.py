@@ -48,15 +48,14 @@ class Trigger:
         self._indicator.start()
 
     @property
-    def _routine(self):
-        """The scan in progress, whoever started it (this button or the web page)."""
-        return self.controller.routine if self.controller is not None else None
+    def _scanning(self) -> bool:
+        """A scan runs, whoever started it (this button or the web page)."""
+        return self.controller is not None and self.controller.scanning
 
     # -- button events (gpiozero's thread) ----------------------------------------------------
     def _long_press(self):
         self._held = True
-        routine = self._routine
-        if routine is not None:
+        if self._scanning:
             log.info("long press: cancelling the scan")
             self.controller.cancel()
             return
@@ -84,15 +83,14 @@ class Trigger:
     def _short_press(self):
         try:
             if self.action == "scan":
-                folder = self.scan(self) if self.scan else None
-                if folder is None:
-                    return
-            else:
-                folder = _newest_scan(self.service.settings.scans_dir)
-                if folder is None:
-                    log.warning("short press: no scan to upload in %s", self.service.settings.scans_dir)
-                    self._failed_at = time.monotonic()
-                    return
+                if self.scan:
+                    self.scan(self)           # the controller queues the finished scan itself
+                return
+            folder = _newest_scan(self.service.settings.scans_dir)
+            if folder is None:
+                log.warning("short press: no scan to upload in %s", self.service.settings.scans_dir)
+                self._failed_at = time.monotonic()
+                return
             try:
                 entry = self.service.enqueue(folder)
                 log.info("queued %s as upload #%s", folder, entry.id)
@@ -109,11 +107,11 @@ class Trigger:
     def _show_state(self, poll_s: float):
         shown = None
         while not self._stop.wait(poll_s):
-            if self._routine is not None:     # scanning: the routine switches the light itself
+            if self._scanning:                # the scan switches the light itself
                 shown = "scanning"
                 continue
             entry = self.service.queue.next_active()
-            latest = entry or _latest(self.service.queue)
+            latest = entry or self.service.queue.latest()
             state = entry.state if entry else "idle"
             if not entry and latest is not None and latest.state in ("done", "failed") \
                     and time.time() - latest.updated < 30:
@@ -158,35 +156,29 @@ def _newest_scan(scans_dir: Path) -> Optional[Path]:
     return Path(scans[0]["folder"]) if scans else None
 
 
-def _latest(queue):
-    entries = queue.list()
-    return entries[-1] if entries else None
-
-
 def scan_runner(controller, points: int):
     """What a short press runs: a new scan of `points` positions through the shared controller,
     which queues it for upload when complete (so the page shows the button's scan and its
-    upload alike). Returns None: there is nothing left for the trigger to queue."""
+    upload alike): nothing is left for the trigger to queue."""
     from .scan.controller import Busy
 
-    def run(trigger: Trigger) -> Optional[Path]:
+    def run(trigger: Trigger) -> None:
         try:
             job = controller.start({"profile": "custom", "points": points, "upload": True}, source="button")
         except Busy as exc:
             log.info("short press ignored: %s", exc)
-            return None
+            return
         job.wait()
         if job.state != "complete":
             log.info("scan %s: %s, kept, not uploaded", job.folder, job.state)
         elif job.upload_error:
             log.error("scan %s: %s", job.folder, job.upload_error)
             trigger._failed_at = time.monotonic()
-        return None
     return run
 
 
 def trigger_from_profile(profile: dict, service, *, simulate: bool = False, points: int | None = None,
-                         config_file=None, rig=None, controller=None) -> Optional[Trigger]:
+                         rig=None, controller=None) -> Optional[Trigger]:
     """The daemon's button, or None when the profile wires none (pins.button null). With
     `controller` (the daemon's) the button shares its rig and scan state with the web page;
     without, the trigger makes its own and closes the rig when it stops."""

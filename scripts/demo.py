@@ -19,8 +19,11 @@ from pathlib import Path
 
 import requests
 
+# what `openscan upload` sends; scripts/demo runs this file in .venv after scripts/setup
+# installed the project (editable), so the package is importable here
+from openscan_plugin.cloud.package import IMAGE_SUFFIXES as IMAGES
+
 ROOT = Path(__file__).resolve().parents[1]
-IMAGES = (".jpg", ".jpeg", ".png")
 
 
 def step(n, text):

@@ -15,15 +15,17 @@ from .client import CloudClient, CloudError
 from .package import PackageError, ScanPackage
 from .queue import QueueError, UploadQueue
 from .settings import load_settings
-from .worker import QueueLock, Worker, reset_entry, unpack_result
+from .worker import QueueLock, Worker, fetch_result, reset_entry
 
 config_option = click.option("--config", "config_file", type=click.Path(dir_okay=False),
                              help="rig config file (default $OPENSCAN_CONFIG or ~/.config/openscan/rig.json)")
+data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False),
+                               help="where the upload queue lives (default $OPENSCAN_DATA_DIR or "
+                                    "~/.local/share/openscan)")
 cloud_options = [
     click.option("--server", help="OpenScanCloud server URL (default: the rig config's cloud.server)"),
     click.option("--token", help="your 32-character token (default: the rig config's cloud.token)"),
-    click.option("--data-dir", type=click.Path(file_okay=False),
-                 help="where the upload queue lives (default $OPENSCAN_DATA_DIR or ~/.local/share/openscan)"),
+    data_dir_option,
 ]
 
 
@@ -162,20 +164,22 @@ def upload(server, token, data_dir, config_file, folder, part_size, resume_id, n
 
 
 @click.command()
-@with_cloud_options
+@data_dir_option
+@config_option
 @click.option("--retry", "retry_id", type=int, help="send failed/cancelled upload #ID again from where it stopped")
 @click.option("--reset", "reset_id", type=int, help="start upload #ID over (resets its project on the server)")
 @click.option("--cancel", "cancel_id", type=int, help="cancel upload #ID")
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
-def status(server, token, data_dir, config_file, retry_id, reset_id, cancel_id, as_json):
-    """The upload queue: every entry's state; retry, reset or cancel one."""
+def status(data_dir, config_file, retry_id, reset_id, cancel_id, as_json):
+    """The upload queue: every entry's state; retry, reset or cancel one (each entry keeps
+    the server and token it was queued with)."""
     settings = load_settings(config_file, data_dir=data_dir)
     queue = _queue(settings)
     try:
         if retry_id is not None:
             queue.retry(retry_id)
         if reset_id is not None:
-            reset_entry(queue, reset_id)
+            reset_entry(queue, reset_id, settings.client_factory())
         if cancel_id is not None:
             queue.cancel(cancel_id)
     except (QueueError, CloudError, PackageError) as exc:
@@ -221,14 +225,13 @@ def download(server, token, data_dir, config_file, what, out):
             raise click.ClickException(f"the server does not know project {project}")
         if info.get("status") != "processing done":
             raise click.ClickException(f"{project} is '{info.get('status')}', no model yet")
-        (folder / "cloud").mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)     # --out may not exist yet
         with tqdm(unit="B", unit_scale=True, desc="download") as bar:
             def progress(done, total):
                 bar.total = total or None
                 bar.n = done
                 bar.refresh()
-            zip_path = client.download(info["dlink"], folder / "cloud" / project, progress)
-        model = unpack_result(zip_path, folder / "model")
+            model = fetch_result(client, info["dlink"], folder, project, progress)
     except CloudError as exc:
         raise click.ClickException(str(exc)) from None
     finally:

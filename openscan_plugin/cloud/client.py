@@ -97,7 +97,7 @@ class CloudClient:
             raise TransientError(f"{endpoint}: cannot reach {self.server} ({_short(exc)})") from None
         if r.status_code >= 500:
             raise TransientError(f"{endpoint}: server error {r.status_code}: {_message(r)}", r.status_code)
-        if r.status_code == 401 and endpoint != "getProjectInfo":
+        if r.status_code == 401:            # project_info turns any 401 into None itself
             raise CloudError(f"{endpoint}: the server refused the login (HTTP Basic auth)", 401)
         if r.status_code >= 400:
             raise CloudError(f"{endpoint}: {_message(r)}", r.status_code)

@@ -19,9 +19,10 @@ from typing import Iterator
 
 from zipstream import ZIP_STORED, ZipStream
 
+from ..scan.manifest import FILENAME as MANIFEST
+
 PART_SIZE = 200_000_000          # protocol: raw byte slices of at most 200,000,000 bytes
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
-MANIFEST = "manifest.json"
 
 
 class PackageError(ValueError):

@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS uploads (
     updated REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS uploads_state ON uploads(state);
+CREATE INDEX IF NOT EXISTS uploads_folder ON uploads(folder, id);
 """
 
 
@@ -83,6 +84,10 @@ class Entry:
 
 class QueueError(ValueError):
     pass
+
+
+class AlreadyQueued(QueueError):
+    """The folder has an upload in progress already (the web API answers 409)."""
 
 
 class UploadQueue:
@@ -135,9 +140,22 @@ class UploadQueue:
                 rows = db.execute("SELECT * FROM uploads ORDER BY id").fetchall()
         return [Entry(**dict(r)) for r in rows]
 
-    def latest_for(self, folder) -> Optional[Entry]:
-        entries = self.list(folder)
-        return entries[-1] if entries else None
+    def latest(self, folder=None) -> Optional[Entry]:
+        """The newest entry (of `folder`, when given), or None."""
+        with self._db() as db:
+            if folder:
+                row = db.execute("SELECT * FROM uploads WHERE folder=? ORDER BY id DESC LIMIT 1",
+                                 (str(Path(folder).resolve()),)).fetchone()
+            else:
+                row = db.execute("SELECT * FROM uploads ORDER BY id DESC LIMIT 1").fetchone()
+        return Entry(**dict(row)) if row else None
+
+    def latest_by_folder(self) -> dict[str, Entry]:
+        """{resolved folder: its newest entry} in one query (the scans list polls this)."""
+        with self._db() as db:
+            rows = db.execute("SELECT * FROM uploads WHERE id IN"
+                              " (SELECT MAX(id) FROM uploads GROUP BY folder)").fetchall()
+        return {r["folder"]: Entry(**dict(r)) for r in rows}
 
     def next_active(self) -> Optional[Entry]:
         """The oldest entry the worker should (continue to) work on."""

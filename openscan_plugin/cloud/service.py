@@ -9,7 +9,7 @@ from typing import Optional
 
 from .client import CloudClient, CloudError
 from .package import ScanPackage
-from .queue import ACTIVE, Entry, QueueError, UploadQueue
+from .queue import ACTIVE, AlreadyQueued, Entry, UploadQueue
 from .worker import QueueLock, Worker, reset_entry
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ class CloudService:
     def enqueue(self, folder) -> Entry:
         for e in self.queue.list(folder):
             if e.state in ACTIVE:
-                raise QueueError(f"{Path(folder).name} is already being sent (upload #{e.id}, {e.state})")
+                raise AlreadyQueued(f"{Path(folder).name} is already being sent (upload #{e.id}, {e.state})")
         package = ScanPackage.from_folder(folder, self.settings.part_size)
         entry = self.queue.add(package, self.settings.server, self.settings.token)
         self._wake()

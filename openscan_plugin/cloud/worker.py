@@ -11,6 +11,7 @@ import fcntl
 import json
 import logging
 import os
+import shutil
 import threading
 import time
 import zipfile
@@ -26,19 +27,16 @@ MODEL_DIR = "model"          # OpenScan3 unpacks results into <project>/model/ a
 RESULT_DIR = "cloud"         # the downloaded result zip
 
 
-class QueueBusy(RuntimeError):
-    """Another process (the daemon) works the queue."""
-
-
 class QueueLock:
     def __init__(self, data_dir):
         self.path = Path(data_dir) / "upload.lock"
         self.fd: Optional[int] = None
 
-    def acquire(self, wait: bool = False) -> bool:
+    def acquire(self) -> bool:
+        """Take the lock if no other process holds it (never waits)."""
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return True
         except BlockingIOError:
             os.close(self.fd)
@@ -56,10 +54,9 @@ class Worker:
     `cancel_current()` stops the entry in flight for good (the user pressed cancel)."""
 
     def __init__(self, queue: UploadQueue, *, client_factory: Callable[..., CloudClient] = CloudClient,
-                 idle_poll: float = 1.0, retry_after: float = 10.0,
-                 on_change: Callable[[Entry], None] = lambda e: None):
+                 idle_poll: float = 1.0, retry_after: float = 10.0):
         self.queue, self.client_factory = queue, client_factory
-        self.idle_poll, self.retry_after, self.on_change = idle_poll, retry_after, on_change
+        self.idle_poll, self.retry_after = idle_poll, retry_after
         self.stop = threading.Event()
         self.wake = threading.Event()
         self.current: Optional[int] = None
@@ -163,19 +160,14 @@ class Worker:
             e.dlink = info.get("dlink")
             if not e.dlink:
                 raise CloudError("the server offers no result to download")
-        folder = Path(e.folder)
-        (folder / RESULT_DIR).mkdir(exist_ok=True)
-        dest = folder / RESULT_DIR / e.project
 
         def progress(done, total):
             self.live[e.id] = {"download_done": done, "download_total": total}
-        client.download(e.dlink, dest, progress)
-        model = unpack_result(dest, folder / MODEL_DIR)
+        model = fetch_result(client, e.dlink, e.folder, e.project, progress)
         self._set(e.id, state="done", result=str(model), error=None)
 
     def _set(self, entry_id: int, **values) -> None:
         self.queue.update(entry_id, **values)
-        self.on_change(self.queue.get(entry_id))
 
 
 def reset_entry(queue: UploadQueue, entry_id: int, client_factory=CloudClient) -> Entry:
@@ -193,13 +185,23 @@ def reset_entry(queue: UploadQueue, entry_id: int, client_factory=CloudClient) -
                                       size=package.size, parts=package.parts))
 
 
+def fetch_result(client: CloudClient, dlink: str, folder, project: str,
+                 progress: Callable[[int, int], None] = lambda done, total: None) -> Path:
+    """Download a project's result zip to <folder>/cloud/<project> (kept: the 'result link')
+    and unpack it into <folder>/model/; returns the model folder. `folder` must exist."""
+    folder = Path(folder)
+    (folder / RESULT_DIR).mkdir(exist_ok=True)
+    zip_path = client.download(dlink, folder / RESULT_DIR / project, progress)
+    return unpack_result(zip_path, folder / MODEL_DIR)
+
+
 def unpack_result(zip_path: Path, target: Path) -> Path:
     """Unpack the result zip into `target` (replacing an older model), refusing paths that
     would land outside it. Unpacked next to it first, so a bad zip never destroys a model."""
     target = Path(target)
     tmp = target.with_name(target.name + ".new")
     if tmp.exists():
-        _rmtree(tmp)
+        shutil.rmtree(tmp)
     with zipfile.ZipFile(zip_path) as zf:
         root = tmp.resolve()
         for info in zf.infolist():
@@ -208,14 +210,9 @@ def unpack_result(zip_path: Path, target: Path) -> Path:
                 raise CloudError(f"the result zip holds an unsafe path: {info.filename}")
         zf.extractall(tmp)
     if target.exists():
-        _rmtree(target)
+        shutil.rmtree(target)
     tmp.replace(target)
     return target
-
-
-def _rmtree(path: Path) -> None:
-    import shutil
-    shutil.rmtree(path)
 
 
 class _AnyEvent:

@@ -11,12 +11,14 @@ import copy
 import logging
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
 from ..hardware.camera import CameraSettings
 from ..hardware.stepper import LimitError
 from .job import ScanJob, job_from_manifest
+from .path import ScanPlan
 from .request import ScanRequest, default_name, parse_request
 from .routine import ProgressEvent, ScanCancelled, ScanRoutine
 
@@ -71,11 +73,6 @@ class ScanController:
         return job is not None and job.running
 
     @property
-    def routine(self) -> Optional[ScanRoutine]:
-        """The running scan's routine (None when idle)."""
-        return self.job.routine if self.scanning else None
-
-    @property
     def state(self) -> str:
         if self.scanning:
             return self.job.state
@@ -92,7 +89,7 @@ class ScanController:
                "can_home": getattr(rig.rotor, "endstop", None) is not None,
                "camera": self.camera_view()}
         if job and job.state == "complete" and self.service is not None:
-            entry = self.service.queue.latest_for(str(job.folder))
+            entry = self.service.queue.latest(job.folder)
             out["upload"] = self.service.view(entry) if entry else None
         return out
 
@@ -115,9 +112,9 @@ class ScanController:
             return self.version
 
     # -- scans ------------------------------------------------------------------------------------
-    def plan(self, data) -> tuple[ScanRequest, object]:
-        req = parse_request(data, self.rig.profile, self._defaults())
-        return req, req.plan(self.rig.profile)
+    def plan(self, data) -> tuple[ScanRequest, ScanPlan]:
+        """The checked settings and the path they give (planned once: the 2-opt is quadratic)."""
+        return parse_request(data, self.rig.profile, self._defaults())
 
     def _defaults(self) -> dict:
         return {"focus_stack": self.camera_settings.focus_stack}
@@ -134,8 +131,7 @@ class ScanController:
             settings = copy.deepcopy(self.camera_settings)
             settings.focus_stack = req.focus_stack
             job = ScanJob(name, folder, req, source, total=len(plan.points) * plan.photos_per_point,
-                          estimated_s=plan.estimated_duration_s, plan_points=plan.points,
-                          eta_s=plan.estimated_duration_s)
+                          estimated_s=plan.estimated_duration_s, eta_s=plan.estimated_duration_s)
             self.scans_dir.mkdir(parents=True, exist_ok=True)
             job.routine = ScanRoutine(self.rig, folder, plan=plan, settings=settings, name=name,
                                       on_event=lambda e: self._on_event(job, e))
@@ -249,21 +245,19 @@ class ScanController:
             raise Busy(f"cannot {what}: the rig is busy ({self.activity})")
 
     # -- set-up actions -------------------------------------------------------------------------
+    @contextmanager
     def _activity(self, name: str, what: str):
-        controller = self
-
-        class _Ctx:
-            def __enter__(self):
-                with controller._lock:
-                    controller._check_idle(what)
-                    controller.activity = name
-                controller._bump()
-
-            def __exit__(self, *exc):
-                with controller._lock:
-                    controller.activity = None
-                controller._bump()
-        return _Ctx()
+        """Mark the rig busy with a set-up action (Busy if a scan or another action runs)."""
+        with self._lock:
+            self._check_idle(what)
+            self.activity = name
+        self._bump()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.activity = None
+            self._bump()
 
     def jog(self, motor: str, degrees) -> dict:
         """Move one motor by `degrees` (rotor: inside its soft limits)."""

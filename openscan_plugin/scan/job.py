@@ -21,7 +21,6 @@ class ScanJob:
     source: str                               # web | button | cli
     total: int
     estimated_s: float
-    plan_points: list
     # starting | scanning | pausing | paused | cancelling | complete | cancelled | failed
     # (| interrupted: found so at start-up, the process died mid-scan)
     state: str = "starting"
@@ -57,6 +56,6 @@ def job_from_manifest(folder: Path, manifest, *, state: str, source: str, upload
     req = ScanRequest(profile="custom", points=len(plan["points"]), mode=plan.get("mode", "sphere"),
                       focus_stack=stack, upload=upload, name=folder.name)
     return ScanJob(folder.name, folder, req, source, total=len(plan["points"]) * stack,
-                   estimated_s=plan.get("estimated_duration_s") or 0.0, plan_points=plan["points"],
+                   estimated_s=plan.get("estimated_duration_s") or 0.0,
                    state=state, done=len(manifest.photos),
                    photo=manifest.photos[-1]["file"] if manifest.photos else None)

@@ -51,8 +51,9 @@ def _number(data: dict, key: str, kind=float, lo=None, hi=None):
     return kind(value)
 
 
-def parse_request(data, rig_profile: dict, defaults: dict | None = None) -> ScanRequest:
-    """A ScanRequest from JSON-like `data` (missing keys: the profile preset, then `defaults`).
+def parse_request(data, rig_profile: dict, defaults: dict | None = None) -> tuple[ScanRequest, ScanPlan]:
+    """A ScanRequest from JSON-like `data` (missing keys: the profile preset, then `defaults`)
+    and its planned path (planning is a check too, and not cheap: callers use this one).
     Raises ValueError with a message a person can act on."""
     if not isinstance(data, dict):
         raise ValueError("send a JSON object with the scan settings")
@@ -100,8 +101,8 @@ def parse_request(data, rig_profile: dict, defaults: dict | None = None) -> Scan
         req.name = name
     if req.mode == "turntable" and len(req.rings) * req.points > MAX_POINTS:
         raise ValueError(f"{len(req.rings)} rings x {req.points} points is more than {MAX_POINTS} positions")
-    req.plan(rig_profile)   # the path planner's own checks (rings inside the rotor range, ...)
-    return req
+    plan = req.plan(rig_profile)   # the path planner's own checks (rings inside the rotor range, ...)
+    return req, plan
 
 
 def default_name(scans_dir) -> str:

@@ -2,11 +2,14 @@
 OpenScan3's UI, a Node-RED dashboard) can drive. Errors are 4xx JSON `{"error": message}`."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_from_directory
 
 from ..cloud.client import CloudError
 from ..cloud.package import PackageError
-from ..cloud.queue import QueueError
+from ..cloud.queue import AlreadyQueued, QueueError
+from ..cloud.worker import MODEL_DIR, RESULT_DIR
 from .scans import list_scans, scan_folder
 
 bp = Blueprint("openscan_cloud", __name__, template_folder="templates", static_folder="static",
@@ -31,7 +34,12 @@ def _error(message: str, status: int = 400):
 @bp.errorhandler(QueueError)
 @bp.errorhandler(PackageError)
 def _bad_request(exc):
-    return _error(str(exc), 409 if "already" in str(exc) else 400)
+    return _error(str(exc), 400)
+
+
+@bp.errorhandler(AlreadyQueued)
+def _conflict(exc):
+    return _error(str(exc), 409)
 
 
 @bp.errorhandler(CloudError)
@@ -53,9 +61,10 @@ def page():
 def scans():
     """Every scan with its latest upload (state, progress, result files)."""
     service = svc()
+    latest = service.queue.latest_by_folder()
     out = []
     for s in list_scans(service.settings.scans_dir):
-        entry = service.queue.latest_for(s["folder"])
+        entry = latest.get(str(Path(s["folder"]).resolve()))
         s["upload"] = service.view(entry) if entry else None
         out.append(s)
     return jsonify(scans=out, worker=service.worker_alive)
@@ -138,15 +147,15 @@ def model_file(name, filename):
     folder = scan_folder(svc().settings.scans_dir, name)
     if folder is None or filename not in MODEL_FILES:
         abort(404, "no such model file")
-    return send_from_directory(folder / "model", filename)
+    return send_from_directory(folder / MODEL_DIR, filename)
 
 
 @bp.get("/scans/<name>/result.zip")
 def result_zip(name):
     """The result zip as the server delivered it (the 'result link')."""
     folder = scan_folder(svc().settings.scans_dir, name)
-    entry = svc().queue.latest_for(folder) if folder else None
+    entry = svc().queue.latest(folder) if folder else None
     if entry is None or entry.state != "done":
         abort(404, "no result for this scan yet")
-    return send_from_directory(folder / "cloud", entry.project, as_attachment=True,
+    return send_from_directory(folder / RESULT_DIR, entry.project, as_attachment=True,
                                download_name=f"{name}-model.zip")

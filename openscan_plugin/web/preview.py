@@ -38,7 +38,6 @@ class PreviewHub:
         self._frame, self._seq, self._viewers = None, 0, 0
         self._thread = None
         self._photo_cache = (None, None)
-        self.rendered = 0
 
     def frames(self, limit: int | None = None):
         """JPEG frames for one viewer, each newer than the last; ends when the rig shuts down."""
@@ -76,7 +75,6 @@ class PreviewHub:
             if jpg is not None:
                 with self._cond:
                     self._frame, self._seq = jpg, self._seq + 1
-                    self.rendered += 1
                     self._cond.notify_all()
             time.sleep(max(0.0, self.period - (time.monotonic() - t0)))
 

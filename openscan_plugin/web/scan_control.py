@@ -22,7 +22,7 @@ from flask import (
 from ..hardware.stepper import HomingError
 from ..scan.controller import Busy
 from ..scan.request import PRESETS
-from ..web.scans import scan_info
+from ..web.scans import model_files
 from .preview import BOUNDARY, PreviewHub, encode_jpeg, multipart, thumbnail
 
 bp = Blueprint("openscan_scan", __name__, template_folder="templates", static_folder="static",
@@ -87,8 +87,7 @@ def full_status(c=None) -> dict:
     s = c.status()
     job = c.job
     if job is not None and not job.running and job.folder.is_dir():
-        info = scan_info(job.folder) or {}
-        s["model"] = {k: info.get(k, False) for k in ("preview", "glb", "obj")}
+        s["model"] = model_files(job.folder)
     return s
 
 

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from ..cloud.package import IMAGE_SUFFIXES, MANIFEST
+from ..cloud.worker import MODEL_DIR
 
 
 def scan_info(folder: Path) -> dict | None:
@@ -26,11 +27,16 @@ def scan_info(folder: Path) -> dict | None:
             status = data.get("status")
         except (OSError, ValueError):
             status = "unreadable manifest"
-    model = folder / "model"
     return {"name": folder.name, "folder": str(folder), "photos": photos, "size": size,
             "date": time.strftime("%Y-%m-%d %H:%M", time.localtime(created)), "mtime": created,
-            "scan_status": status or "photos",
-            "preview": (model / "preview.png").is_file(),
+            "scan_status": status or "photos", **model_files(folder)}
+
+
+def model_files(folder: Path) -> dict:
+    """Which files of the unpacked model the folder holds: three stats, no photo scan (the
+    scan page asks on every status push)."""
+    model = folder / MODEL_DIR
+    return {"preview": (model / "preview.png").is_file(),
             "glb": (model / "model.glb").is_file(),
             "obj": (model / "model.obj").is_file()}
 

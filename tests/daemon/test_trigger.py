@@ -45,6 +45,12 @@ def press(pin, seconds=0.1):
     pin.drive_high()
 
 
+def running_routine(trigger):
+    """The scan's routine while one runs (whoever started it), else None."""
+    c = trigger.controller
+    return c.job.routine if c.scanning else None
+
+
 def wait_for(predicate, timeout=90, what=""):
     deadline = time.monotonic() + timeout
     while not (value := predicate()):
@@ -102,10 +108,10 @@ def test_long_press_cancels_the_scan(rig_setup):
     make, service, rig, scans = rig_setup
     trigger, button = make(points=40)
     press(button)
-    wait_for(lambda: trigger._routine is not None and trigger._routine.manifest is not None
-             and len(trigger._routine.manifest.photos) >= 1, what="the scan started")
+    wait_for(lambda: (r := running_routine(trigger)) is not None and r.manifest is not None
+             and len(r.manifest.photos) >= 1, what="the scan started")
     press(button, 0.8)                           # held past long_press_s
-    wait_for(lambda: trigger._routine is None, what="the scan stopped")
+    wait_for(lambda: running_routine(trigger) is None, what="the scan stopped")
     folder = next(scans.iterdir())
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["status"] == "cancelled" and len(manifest["photos"]) < 40
