@@ -6,6 +6,7 @@ Both run in chunks so the job's progress moves while pycolmap works.
 import pathlib
 
 import cv2  # noqa: F401  (before pycolmap)
+import numpy as np
 import pycolmap
 
 from . import ingest, pairs as pairs_mod
@@ -13,6 +14,8 @@ from .options import gpu_enabled, num_threads
 from .stage import fresh_dir, no_progress
 
 CHUNKS = 8
+GRAPH_FILE = "view_graph.npz"
+MIN_INLIERS = 15   # COLMAP's default for a verified pair
 
 
 def database_path(work_dir):
@@ -49,27 +52,12 @@ def main(work_dir, options, progress=no_progress):
             reader.existing_camera_id = 1   # later chunks share the first chunk's camera
         progress(0.4 * (i + 1) / CHUNKS)
 
-    pairs, strategy = _choose_pairs(db_path, names, manifest, options)
-    matching = pycolmap.FeatureMatchingOptions()
-    matching.num_threads = num_threads(options)
-    matching.use_gpu = device == pycolmap.Device.cuda
-    for i, chunk in enumerate(_chunks(pairs, CHUNKS)):
-        pairs_file = out / f"pairs_{i}.txt"
-        pairs_file.write_text("".join(f"{a} {b}\n" for a, b in chunk))
-        pycolmap.match_image_pairs(
-            db_path, matching_options=matching,
-            pairing_options=pycolmap.ImportedPairingOptions(match_list_path=str(pairs_file)),
-            device=device,
-        )
-        progress(0.45 + 0.55 * (i + 1) / CHUNKS)
+    graph = _view_graph(db_path, names, options, lambda f: progress(0.4 + 0.05 * f))
+    np.savez_compressed(out / GRAPH_FILE, names=np.array(names), scores=graph)
+    pairs, strategy = _choose_pairs(names, manifest, graph, options)
+    match_pairs(db_path, pairs, out, options, lambda f: progress(0.45 + 0.55 * f))
     (out / "pairs.txt").write_text("".join(f"{a} {b}\n" for a, b in pairs))
-    for f in out.glob("pairs_*.txt"):
-        f.unlink()
-    db = pycolmap.Database.open(db_path)
-    try:
-        verified = db.num_verified_image_pairs()
-    finally:
-        db.close()
+    verified = len(verified_pairs(db_path))
     return {
         "pairs": len(pairs), "pair_strategy": strategy, "verified_pairs": verified,
         "fixed_intrinsics": intrinsics == "calibrated", "intrinsics": intrinsics,
@@ -114,20 +102,67 @@ def _image_size(path):
         return img.size
 
 
-def _choose_pairs(db_path, names, manifest, options):
-    if manifest is not None and all(n in manifest.angles for n in names):
-        return pairs_mod.angle_pairs(names, manifest, int(options["angle_neighbors"])), "angles"
+def _choose_pairs(names, manifest, graph, options):
     if len(names) <= int(options["exhaustive_max_images"]):
         return pairs_mod.exhaustive_pairs(names), "exhaustive"
+    content = pairs_mod.graph_pairs(names, graph, int(options["graph_neighbors"]))
+    if manifest is not None and all(n in manifest.angles for n in names):
+        angles = pairs_mod.angle_pairs(names, manifest, int(options["angle_neighbors"]))
+        return sorted(set(angles) | set(content)), "angles+view graph"
+    return content, "view graph"
+
+
+def _view_graph(db_path, names, options, progress):
+    """Coarse match counts between all photos (pairs.view_graph) from the stored features."""
     db = pycolmap.Database.open(db_path)
     try:
         by_name = {im.name: im.image_id for im in db.read_all_images()}
-        descriptors = [db.read_descriptors(by_name[n]).data for n in names]
+        coarse = [pairs_mod.coarse_features(db.read_keypoints(by_name[n]), db.read_descriptors(by_name[n]).data,
+                                            int(options["graph_features"])) for n in names]
     finally:
         db.close()
-    pairs = set(pairs_mod.sequential_pairs(names, int(options["sequential_overlap"])))
-    pairs |= set(pairs_mod.retrieval_pairs(names, descriptors, int(options["retrieval_neighbors"])))
-    return sorted(pairs), "sequential+retrieval"
+    return pairs_mod.view_graph(coarse, progress=progress)
+
+
+def load_view_graph(work_dir):
+    """(names, scores) written by this stage."""
+    data = np.load(pathlib.Path(work_dir) / "features" / GRAPH_FILE)
+    return [str(n) for n in data["names"]], data["scores"]
+
+
+def match_pairs(db_path, pairs, scratch_dir, options, progress=no_progress):
+    """Match and geometrically verify `pairs` into the database, in chunks for progress."""
+    device = pycolmap.Device.cuda if gpu_enabled(options) else pycolmap.Device.cpu
+    matching = pycolmap.FeatureMatchingOptions()
+    matching.num_threads = num_threads(options)
+    matching.use_gpu = device == pycolmap.Device.cuda
+    chunks = _chunks(list(pairs), CHUNKS)
+    for i, chunk in enumerate(chunks):
+        pairs_file = pathlib.Path(scratch_dir) / f"pairs_{i}.txt"
+        pairs_file.write_text("".join(f"{a} {b}\n" for a, b in chunk))
+        pycolmap.match_image_pairs(
+            db_path, matching_options=matching,
+            pairing_options=pycolmap.ImportedPairingOptions(match_list_path=str(pairs_file)),
+            device=device,
+        )
+        pairs_file.unlink()
+        progress((i + 1) / len(chunks))
+
+
+def verified_pairs(db_path, min_inliers=MIN_INLIERS):
+    """{(name_a, name_b): inlier matches} of the geometrically verified pairs."""
+    db = pycolmap.Database.open(db_path)
+    try:
+        names = {im.image_id: im.name for im in db.read_all_images()}
+        ids, counts = db.read_two_view_geometry_num_inliers()
+    finally:
+        db.close()
+    result = {}
+    for pair_id, count in zip(ids, counts):
+        if count >= min_inliers:
+            a, b = pycolmap.pair_id_to_image_pair(pair_id)
+            result[tuple(sorted((names[a], names[b])))] = int(count)
+    return result
 
 
 def _chunks(items, n):

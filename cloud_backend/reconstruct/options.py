@@ -10,10 +10,11 @@ DEFAULTS = {
     "max_image_size": 1600,        # longest side SIFT sees (px); CPU SIFT+matching dominate big photos
     "upsample_below": 1000,        # SIFT doubles images smaller than this (px) to find enough features
     "max_num_features": 4096,      # matching cost grows with its square
-    "exhaustive_max_images": 30,   # above this, no manifest: sequential + retrieval pairs
-    "sequential_overlap": 8,       # neighbours in capture order (ring closed)
-    "retrieval_neighbors": 10,     # visually most similar images paired per image
-    "angle_neighbors": 10,         # with manifest angles: nearest views in angle space
+    "exhaustive_max_images": 30,   # up to this many photos every pair is matched
+    "graph_features": 384,         # largest-scale features per photo scored between all pairs (pairs.view_graph)
+    "graph_neighbors": 12,         # best-scored partners matched per photo
+    "angle_neighbors": 10,         # with manifest angles: also the nearest views in angle space
+    "recovery_rounds": 2,          # match more partners for photos SfM left out, then continue mapping
     "use_gpu": "auto",             # 'auto' | True | False (SIFT, matching, patch match)
     "num_threads": -1,             # -1: all cores
     # -- structure from motion

@@ -8,12 +8,13 @@ Calibrated intrinsics from the manifest stay fixed: self-calibrated focal
 length is the largest source of pose error.
 """
 import pathlib
+import shutil
 
 import cv2  # noqa: F401  (before pycolmap)
 import numpy as np
 import pycolmap
 
-from . import features, ingest
+from . import features, ingest, pairs as pairs_mod
 from .errors import ReconstructionError
 from .options import num_threads
 from .stage import fresh_dir, no_progress, read_marker
@@ -39,6 +40,8 @@ def main(work_dir, options, progress=no_progress):
     opts.num_threads = num_threads(options)
     opts.random_seed = 0
     opts.use_prior_position = priors >= 3
+    # a photo whose manifest angles are wrong (a slipped turntable) must not drag the model
+    opts.use_robust_loss_on_prior_position = True
     # COLMAP re-adjusts the whole model every 10% of growth (1.1); at 1.6 templeRing
     # maps in 6.5 s instead of 15 s with the same pose error (0.19 deg median),
     # since local adjustment and the final global one still run.
@@ -58,7 +61,7 @@ def main(work_dir, options, progress=no_progress):
 
     def next_image():
         registered[0] += 1
-        progress(0.9 * min(1.0, registered[0] / len(names)))
+        progress(0.8 * min(1.0, registered[0] / len(names)))
 
     models = pycolmap.incremental_mapping(
         db_path, work_dir / "images", models_dir, opts, next_image_callback=next_image
@@ -69,19 +72,22 @@ def main(work_dir, options, progress=no_progress):
             "between photos (plain, shiny or moving objects, or photos too far apart)"
         )
     rec = max(models.values(), key=lambda r: r.num_reg_images())
+    rec, recovery_pairs = _recover_left_out(work_dir, rec, names, opts, options, progress)
     n_reg = rec.num_reg_images()
     needed = max(int(options["min_registered_images"]), int(np.ceil(options["min_registered_fraction"] * len(names))))
+    left_out = _unregistered_reasons(db_path, names, {rec.image(i).name for i in rec.reg_image_ids()})
     if n_reg < needed:
         raise ReconstructionError(
             f"only {n_reg} of {len(names)} images could be registered; "
             "more overlap between neighbouring photos or more texture on the object is needed"
         )
-    scale_source = _align(rec, manifest, priors)
+    scale_source = _align(rec, manifest, priors, options)
     rec.write(out)
     stats = {
         "images_registered": n_reg,
-        "images_unregistered": sorted(set(names) - {rec.image(i).name for i in rec.reg_image_ids()}),
+        "images_unregistered": left_out,
         "models": len(models),
+        "recovery_pairs": recovery_pairs,
         "points": rec.num_points3D(),
         "mean_reprojection_error_px": round(float(rec.compute_mean_reprojection_error()), 4),
         "pose_priors": priors,
@@ -91,6 +97,67 @@ def main(work_dir, options, progress=no_progress):
     }
     progress(1.0)
     return stats
+
+
+def _recover_left_out(work_dir, rec, names, opts, options, progress):
+    """Match photos the model left out (or that formed models of their own) with more
+    partners from the view graph and continue mapping from the model; returns the
+    (possibly larger) model and how many pairs were added."""
+    db_path = features.database_path(work_dir)
+    graph_names, scores = features.load_view_graph(work_dir)
+    done = set(tuple(line.split()) for line in (work_dir / "features" / "pairs.txt").read_text().splitlines())
+    added = 0
+    for round_ in range(int(options["recovery_rounds"])):
+        left = sorted(set(names) - {rec.image(i).name for i in rec.reg_image_ids()})
+        extra = pairs_mod.more_pairs(graph_names, scores, left, done, int(options["graph_neighbors"]))
+        if not extra:
+            break
+        scratch = fresh_dir(work_dir / "sfm_recovery")
+        features.match_pairs(db_path, extra, scratch, options)
+        done |= set(extra)
+        added += len(extra)
+        rec.write(fresh_dir(scratch / "input"))
+        before = rec.num_reg_images()
+        models = pycolmap.incremental_mapping(db_path, work_dir / "images", fresh_dir(scratch / "output"), opts,
+                                              input_path=scratch / "input")
+        if models:
+            best = max(models.values(), key=lambda r: r.num_reg_images())
+            if best.num_reg_images() > before:
+                rec = best
+        progress(0.8 + 0.1 * (round_ + 1) / int(options["recovery_rounds"]))
+        if rec.num_reg_images() == before:
+            break
+    shutil.rmtree(work_dir / "sfm_recovery", ignore_errors=True)
+    return rec, added
+
+
+def _unregistered_reasons(db_path, names, registered):
+    """[{name, reason}] for each photo not in the model, in words a user can act on."""
+    verified = features.verified_pairs(db_path)
+    db = pycolmap.Database.open(db_path)
+    try:
+        keypoints = {im.name: db.num_keypoints_for_image(im.image_id) for im in db.read_all_images()}
+    finally:
+        db.close()
+    partners = {n: set() for n in names}
+    for a, b in verified:
+        partners[a].add(b)
+        partners[b].add(a)
+    result = []
+    for name in sorted(set(names) - registered):
+        linked = partners[name] & registered
+        if keypoints.get(name, 0) < 50:
+            reason = "almost no features: a blank, blurred or overexposed photo"
+        elif not partners[name]:
+            reason = "shares no verified matches with any other photo (another object, or too far from every other view)"
+        elif not linked:
+            reason = (f"matches only {len(partners[name])} other left-out photo(s), "
+                      "a group not connected to the model")
+        else:
+            reason = (f"matches {len(linked)} registered photo(s), but its position could not be "
+                      "estimated from them (too few or inconsistent matches)")
+        result.append({"name": name, "reason": reason})
+    return result
 
 
 def _write_pose_priors(db_path, manifest, options):
@@ -117,7 +184,7 @@ def _write_pose_priors(db_path, manifest, options):
     return count
 
 
-def _align(rec, manifest, priors):
+def _align(rec, manifest, priors, options):
     """Bring the model into the turntable frame; return where the scale came from."""
     ids = list(rec.reg_image_ids())
     centres = np.array([rec.image(i).projection_center() for i in ids])
@@ -125,9 +192,11 @@ def _align(rec, manifest, priors):
         target = [manifest.camera_centre_mm(rec.image(i).name) for i in ids]
         keep = [k for k, t in enumerate(target) if t is not None]
         if len(keep) >= 3:
-            sim = pycolmap.estimate_sim3d(centres[keep], np.array([target[k] for k in keep]))
-            if sim is not None:
-                rec.transform(sim)
+            ransac = pycolmap.RANSACOptions()
+            ransac.max_error = 3.0 * float(options["prior_position_std_mm"])
+            found = pycolmap.estimate_sim3d_robust(centres[keep], np.array([target[k] for k in keep]), ransac)
+            if found is not None:
+                rec.transform(found["tgt_from_src"])
                 return "manifest rig geometry (pose priors)"
     rec.transform(_upright_from_camera_ring(rec, ids, centres))
     return "none: arbitrary units (no rig geometry in a manifest)"
