@@ -27,7 +27,7 @@ def test_backend_registers_every_photo_of_a_simulated_scan(tmp_path):
         for path in [*photos, scan / "manifest.json"]:
             zf.write(path, path.name)
 
-    work, opts = tmp_path / "work", options.resolve({"max_image_size": 960})
+    work, opts = tmp_path / "work", options.resolve({"quality": "preview", "max_image_size": 960})
     mark_done(work, "ingest", ingest.main(work, opts, zip_file=upload))
     mark_done(work, "features", features.main(work, opts))
     stats = sfm.main(work, opts)  # the stages up to registration, as the pipeline runs them

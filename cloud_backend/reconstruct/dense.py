@@ -28,7 +28,7 @@ def main(work_dir, options, progress=no_progress):
     work_dir = pathlib.Path(work_dir)
     dense_dir = fresh_dir(work_dir / "dense")
     undistort = pycolmap.UndistortCameraOptions()
-    undistort.max_image_size = int(options["dense_max_image_size"])
+    undistort.max_image_size = int(options["dense_max_image_size"]) or -1   # 0: the photos' size
     pycolmap.undistort_images(
         dense_dir, work_dir / "sparse", work_dir / "images",
         undistort_options=undistort, num_threads=num_threads(options),
@@ -67,7 +67,7 @@ def main(work_dir, options, progress=no_progress):
 
 def _patch_match(dense_dir, options):
     pm = pycolmap.PatchMatchOptions()
-    pm.max_image_size = int(options["dense_max_image_size"])
+    pm.max_image_size = int(options["dense_max_image_size"]) or -1
     pm.geom_consistency = True
     pycolmap.patch_match_stereo(dense_dir, options=pm)
 

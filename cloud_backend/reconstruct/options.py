@@ -6,10 +6,11 @@ next to the project and pass them to a child process unchanged.
 import os
 
 DEFAULTS = {
+    "quality": "standard",         # 'preview' | 'standard' | 'high': a row of QUALITY, see below
     # -- features / matching
-    "max_image_size": 1600,        # longest side SIFT sees (px); CPU SIFT+matching dominate big photos
+    "max_image_size": None,        # (quality) longest side SIFT sees (px); CPU SIFT+matching dominate big photos
     "upsample_below": 1000,        # SIFT doubles images smaller than this (px) to find enough features
-    "max_num_features": 4096,      # matching cost grows with its square
+    "max_num_features": None,      # (quality) matching cost grows with its square
     "exhaustive_max_images": 30,   # up to this many photos every pair is matched
     "graph_features": 384,         # largest-scale features per photo scored between all pairs (pairs.view_graph)
     "graph_neighbors": 12,         # best-scored partners matched per photo
@@ -24,30 +25,46 @@ DEFAULTS = {
     "refine_principal_point": True,  # only without camera data in the manifest (nominal or calibrated K)
     "ba_global_growth": 1.6,         # global bundle adjustment each time the model grows by this factor
     # -- dense
-    "dense_max_image_size": 800,
+    "dense_max_image_size": None,  # (quality) longest side of the depth maps (px); 0: the photos' own size
     "dense_num_neighbors": 2,      # stereo partners per reference view (CPU)
     "fusion_min_num_pixels": 3,
     # -- mesh
-    "poisson_depth": 8,            # 256^3 octree: ~4x the faces kept after decimation (9: 2x slower, chamfer 0.26% -> 0.25%)
+    "poisson_depth": None,         # (quality) 8: a 256^3 octree; each step doubles the time
     "trim_spacings": 10,           # drop Poisson surface farther than this many point spacings from the points
-    "mesh_faces": 50000,
+    "mesh_faces": None,            # (quality) face budget after decimation
     "smooth_iterations": 5,
     # -- texture / export
-    "texture_size": 2048,
+    "texture_size": None,          # (quality) largest texture side; smaller when the photos hold less detail
     "uv_atlas": "auto",            # 'xatlas' | 'grid' | 'auto' (xatlas up to 10k faces)
     "texture_views_per_texel": 3,  # blend the best-facing views
     "preview_size": 640,
 }
 
 
+# What a quality level sets; an option given explicitly wins over its level. Sizes are caps:
+# features, depth maps and the texture follow the photos' own resolution below them
+# (texture.texture_size: a texel per photo pixel), and `high` has no cap but the photos.
+QUALITY = {
+    "preview": {"max_image_size": 1600, "max_num_features": 4096, "dense_max_image_size": 800,
+                "poisson_depth": 8, "mesh_faces": 50_000, "texture_size": 2048},
+    "standard": {"max_image_size": 2400, "max_num_features": 8192, "dense_max_image_size": 1600,
+                 "poisson_depth": 9, "mesh_faces": 200_000, "texture_size": 4096},
+    "high": {"max_image_size": 3200, "max_num_features": 8192, "dense_max_image_size": 0,
+             "poisson_depth": 10, "mesh_faces": 1_000_000, "texture_size": 8192},
+}
+
+
 def resolve(options=None):
-    """Defaults overlaid with `options`; unknown keys are an error, not a silent no-op."""
-    merged = dict(DEFAULTS)
-    unknown = set(options or {}) - set(DEFAULTS)
+    """Defaults, then the quality level's settings, then `options`; unknown keys or
+    levels are an error, not a silent no-op."""
+    options = dict(options or {})
+    unknown = set(options) - set(DEFAULTS)
     if unknown:
         raise ValueError(f"unknown reconstruction options: {sorted(unknown)}")
-    merged.update(options or {})
-    return merged
+    level = options.get("quality", DEFAULTS["quality"])
+    if level not in QUALITY:
+        raise ValueError(f"quality must be one of {', '.join(QUALITY)}, not {level!r}")
+    return {**DEFAULTS, **QUALITY[level], **options}
 
 
 def num_threads(options):
