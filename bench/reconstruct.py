@@ -40,7 +40,7 @@ SYNTHETIC_PER_RING, SYNTHETIC_RINGS = 24, (20.0, 45.0)
 GROUND_TRUTH = {"middlebury_templeRing": "templeR_par.txt", "dtu_scan24": "cameras_KRt.txt"}
 
 
-def make_zip(name, target):
+def make_zip(name, target, masks=True):
     """The upload a rig would send: images flat at the root (+ masks/ when the set has them)."""
     if name == "synthetic":
         buf, cams = synthetic.scan_zip(SYNTHETIC_PER_RING, SYNTHETIC_RINGS, 640, 480, manifest="full")
@@ -56,7 +56,7 @@ def make_zip(name, target):
         return folder
     folder = DATASETS / name
     images = sorted((folder / "images").iterdir())
-    masks = sorted((folder / "mask").iterdir()) if (folder / "mask").exists() else []
+    masks = sorted((folder / "mask").iterdir()) if masks and (folder / "mask").exists() else []
     with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as archive:
         for path in images:
             archive.write(path, path.name)
@@ -119,6 +119,44 @@ def rig_surface_report(work, folder):
             "completeness_mm": completeness, "accuracy_mm": accuracy, "observed_fraction": len(truth) / 100000}
 
 
+def object_masks(name, long_side=480):
+    """{photo name: object mask} for sets that have them: DTU's mask/ folder, or a simulated rig
+    scan's true object rendered with its true cameras (at long_side px); None otherwise."""
+    import open3d as o3d
+
+    folder = pathlib.Path(name) if pathlib.Path(name).is_dir() else DATASETS / name
+    if (folder / "mask").exists():   # DTU: mask/000.png belongs to images/000000.png
+        images = sorted((folder / "images").iterdir())
+        return {image.name: cv2.imread(str(mask), cv2.IMREAD_GRAYSCALE)
+                for image, mask in zip(images, sorted((folder / "mask").iterdir()))}
+    truth = folder / "ground_truth"
+    if not (truth / "cameras.json").exists():
+        return None
+    cams = json.loads((truth / "cameras.json").read_text())
+    scale = long_side / max(cams["width"], cams["height"])
+    k = np.diag([scale, scale, 1.0]) @ np.array(cams["K"], float)
+    size = (int(round(cams["width"] * scale)), int(round(cams["height"] * scale)))
+    obj = o3d.io.read_triangle_mesh(str(truth / "mesh.ply"))
+    scene = o3d.io.read_triangle_mesh(str(truth / "scene.ply"))
+    cameras = {n: (np.array(c["R"], float), np.array(c["t"], float), k, *size) for n, c in cams["photos"].items()}
+    return evaluate.true_object_masks(np.asarray(obj.vertices), np.asarray(obj.triangles),
+                                      np.asarray(scene.vertices), np.asarray(scene.triangles), cameras)
+
+
+def silhouette_report(work, name):
+    """Mean / worst IoU of the result's silhouette against the object masks, where there are masks."""
+    import open3d as o3d
+
+    masks = object_masks(name)
+    if masks is None:
+        return {}
+    mesh = o3d.io.read_triangle_mesh(str(work / "mesh" / "mesh.ply"))
+    ious = evaluate.silhouette_iou(sfm.load(work), np.asarray(mesh.vertices), np.asarray(mesh.triangles), masks)
+    values = np.array(list(ious.values()))
+    return {"silhouette_iou_mean": float(values.mean()), "silhouette_iou_min": float(values.min()),
+            "silhouette_iou_below_0.9": sorted(n for n, v in ious.items() if v < 0.9)}
+
+
 def pycolmap_defaults(image_dir, work, name):
     """Exhaustive matching + incremental mapping with pycolmap's default options."""
     import pycolmap
@@ -161,6 +199,7 @@ def main():
     parser.add_argument("--keep", type=pathlib.Path, help="work directory to keep (default: temporary)")
     parser.add_argument("--skip-baselines", action="store_true")
     parser.add_argument("--skip-colmap", action="store_true")
+    parser.add_argument("--no-masks", action="store_true", help="send the photos without the set's masks (DTU)")
     parser.add_argument("--option", action="append", default=[], metavar="KEY=JSON",
                         help="pipeline option, e.g. --option mesh_faces=30000")
     args = parser.parse_args()
@@ -168,7 +207,7 @@ def main():
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="bench-"))
     work = args.keep or tmp / "work"
     upload = tmp / "upload.zip"
-    image_dir = make_zip(args.dataset, upload)
+    image_dir = make_zip(args.dataset, upload, masks=not args.no_masks)
 
     t0 = time.monotonic()
     pipeline.run(upload, work, options, lambda stage, f: print(f"\r{stage:9s} {f:6.1%}", end="", flush=True))
@@ -184,6 +223,7 @@ def main():
               "peak_rss_mb": round(peak_rss_mb), "quality": report["options"]["quality"],
               "images_unregistered": report["images_unregistered"]}
     result.update(pose_report(sfm.load(work), args.dataset))
+    result.update(silhouette_report(work, args.dataset))
     if rig_ground_truth(args.dataset) is not None:
         result.update(rig_surface_report(work, args.dataset))
     if args.dataset == "synthetic":

@@ -115,3 +115,48 @@ def observed_samples(obj_v, obj_f, scene_v, scene_f, cameras, count=100000, min_
         in_view = (cam[:, 2] > 0) & (u >= 0) & (u < width) & (v >= 0) & (v < height)
         views += (np.abs(t_hit - dist) < 1e-3 * dist) & in_view
     return pts[views >= min_views]
+
+
+def silhouette_iou(rec, verts, faces, masks, long_side=480):
+    """{image name: IoU} of the mesh's silhouette rendered into each registered photo
+    (its own pose and camera, at `long_side` px) against the object's mask there.
+
+    A closed, complete surface covers the mask exactly; holes the photos saw through and
+    missing parts lower the IoU, blobs of background raise the union. masks: {name: array
+    at any size, non-zero = object}.
+    """
+    import cv2
+
+    from .raster import camera_grid, cast, scene_of
+
+    scene = scene_of(verts, faces)
+    ious = {}
+    for image_id in rec.reg_image_ids():
+        image = rec.image(image_id)
+        if image.name not in masks:
+            continue
+        dirs_cam, (h, w) = camera_grid(image.camera, long_side / max(image.camera.width, image.camera.height))
+        dirs = dirs_cam @ image.cam_from_world().rotation.matrix()
+        _, ids, _ = cast(scene, np.broadcast_to(image.projection_center(), dirs.shape), dirs)
+        rendered = (ids >= 0).reshape(h, w)
+        mask = cv2.resize(np.asarray(masks[image.name], np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
+        ious[image.name] = float((rendered & mask).sum() / max((rendered | mask).sum(), 1))
+    return ious
+
+
+def true_object_masks(obj_v, obj_f, scene_v, scene_f, cameras):
+    """{name: bool mask} where each camera sees the true object in front of the rest of the scene.
+    cameras: {name: (R, t, K, width, height)} with x_cam = R x + t, pixel centres at +0.5."""
+    from .raster import cast, scene_of
+
+    obj, everything = scene_of(obj_v, obj_f), scene_of(scene_v, scene_f)
+    masks = {}
+    for name, (rot, t, k, width, height) in cameras.items():
+        ys, xs = np.mgrid[0:height, 0:width]
+        pix = np.column_stack([xs.ravel() + 0.5, ys.ravel() + 0.5, np.ones(width * height)])
+        dirs = pix @ np.linalg.inv(k).T @ rot
+        centre = np.broadcast_to(-rot.T @ t, dirs.shape)
+        t_obj, _, _ = cast(obj, centre, dirs)
+        t_all, _, _ = cast(everything, centre, dirs)
+        masks[name] = (np.isfinite(t_obj) & (t_obj <= t_all * 1.001)).reshape(height, width)
+    return masks

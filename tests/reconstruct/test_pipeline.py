@@ -34,7 +34,8 @@ def test_report_tells_what_happened(finished):
     assert report["reprojection_error_px"] < 1.0
     assert report["units"] == "mm" and "manifest" in report["scale_source"]
     assert set(report["timing_s"]) == {"ingest", "features", "sfm", "dense", "mesh", "texture"}
-    assert report["pair_strategy"] == "angles" and report["fixed_intrinsics"] is True
+    assert report["pair_strategy"] == "angles+view graph" and report["fixed_intrinsics"] is True
+    assert report["images_unregistered"] == [] and report["options"]["quality"] == "standard"
 
 
 def test_model_is_metric_and_close_to_the_true_surface(finished):
