@@ -83,6 +83,7 @@ def project_views(rec, images_dir, verts, faces, pos, nrm, keep, progress):
     n = len(pos)
     top_w = np.zeros((n, keep), np.float32)
     top_c = np.zeros((n, keep, 3), np.float32)
+    top_v = np.full((n, keep), -1, np.int32)      # which view each kept colour came from
     ids = sorted(rec.reg_image_ids())
     extent = np.linalg.norm(verts.max(0) - verts.min(0))
     # facing = n.(C - p)/|C - p| expanded, so each view costs two mat-vec products
@@ -117,11 +118,44 @@ def project_views(rec, images_dir, verts, faces, pos, nrm, keep, progress):
         rows, slot = cand[better], slot[better]
         top_w[rows, slot] = weight[better]
         top_c[rows, slot] = colour[better]
+        top_v[rows, slot] = k
         progress((k + 1) / len(ids))
+    gains = exposure_gains(top_c, top_w, top_v, len(ids))
+    top_c *= gains[top_v]          # view -1 (empty slot) takes the last row, all ones
     total = top_w.sum(1)
     seen = total > 0
     colours = (top_w[..., None] * top_c).sum(1) / np.maximum(total, 1e-12)[:, None]
     return colours, seen
+
+
+def exposure_gains(colours, weights, views, n_views, rounds=6, max_samples=2_000_000, seed=0):
+    """Per-view RGB gains that make the views agree where they overlap (flash, auto exposure,
+    white balance), so texels blended from different views meet without a seam.
+
+    colours (n, k, 3), weights (n, k), views (n, k; -1 = empty) as kept per texel. Each round
+    sets a view's gain to the median ratio of the current blend to its own colours; gains
+    are normalised to a geometric mean of 1, so the overall brightness stays the photos'.
+    Returns (n_views + 1, 3): the last row (empty slots) is ones.
+    """
+    gains = np.ones((n_views + 1, 3), np.float32)
+    shared = np.flatnonzero((views >= 0).sum(1) >= 2)
+    if len(shared) > max_samples:
+        shared = np.random.default_rng(seed).choice(shared, max_samples, replace=False)
+    c, w, v = colours[shared], weights[shared], views[shared]
+    usable = (c.min(axis=2) > 8) & (v >= 0)      # dark or clipped-to-black samples say nothing
+    for _ in range(rounds):
+        corrected = c * gains[v]
+        blend = (w[..., None] * corrected).sum(1) / np.maximum(w.sum(1), 1e-12)[:, None]
+        ratio = np.log(np.maximum(blend[:, None, :], 1.0)) - np.log(np.maximum(c, 1.0))
+        flat_v, flat_r = v[usable], ratio[usable]
+        order = np.argsort(flat_v, kind="stable")
+        bounds = np.searchsorted(flat_v[order], np.arange(n_views + 1))
+        for view in range(n_views):
+            rows = order[bounds[view]:bounds[view + 1]]
+            if len(rows) >= 50:
+                gains[view] = np.exp(np.median(flat_r[rows], axis=0))
+        gains[:n_views] /= np.exp(np.log(gains[:n_views]).mean(axis=0))
+    return gains
 
 
 def camera_ray_grid(camera, max_side=640):
