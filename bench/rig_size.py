@@ -4,13 +4,15 @@ COLMAP's defaults on the same photos, and a scale series.
 
     python bench/rig_size.py                       # 130 photos at 4656x3496, quality high
     python bench/rig_size.py --scale 65,130,260    # time per stage and peak RSS per size
+    python bench/rig_size.py --scale 65,130,260 --size 1280x960 --quality standard
     python bench/rig_size.py --render-only --points 260
 
 The scan is rendered once by the simulated rig (the Classic's IMX519, 4656x3496, JPEG as the
 camera writes them; a 130-point sphere path like OpenScan3's default) and cached outside the
 repository in $OPENSCAN_BENCH_CACHE (default ~/.cache/openscan-cloud/bench). A killed render
-resumes where it stopped, as a real scan does after a power cut. 65 photos are every other
-photo of the 130-point scan. Each size runs bench/reconstruct.py in its own process (chamfer
+resumes where it stopped, as a real scan does after a power cut. A scale series renders its
+largest size once; the smaller sizes are every 2nd, 4th... photo of it (the same object and
+path, evenly thinned). Each size runs bench/reconstruct.py in its own process (chamfer
 against the true mesh, pose error, COLMAP's defaults as the reference, peak RSS).
 """
 import argparse
@@ -55,13 +57,15 @@ def render(points, size=FULL_SIZE, profile_name="classic"):
     return folder
 
 
-def every_other(folder):
-    """A scan folder holding every other photo of `folder` (links, a filtered manifest)."""
-    half = folder.with_name(folder.name + "_every_other")
+def thinned(folder, step):
+    """A scan folder holding every `step`-th photo of `folder` (links, a filtered manifest)."""
+    if step == 1:
+        return folder
+    half = folder.with_name(f"{folder.name}_every_{step}")
     if (half / "manifest.json").exists():
         return half
     manifest = json.loads((folder / "manifest.json").read_text())
-    manifest["photos"] = manifest["photos"][::2]
+    manifest["photos"] = manifest["photos"][::step]
     half.mkdir(exist_ok=True)
     for photo in manifest["photos"]:
         link = half / photo["file"]
@@ -88,13 +92,14 @@ def main():
     parser.add_argument("--points", type=int, default=130)
     parser.add_argument("--scale", default="", help="comma-separated sizes, e.g. 65,130,260 (65: every other of 130)")
     parser.add_argument("--quality", default="high", choices=["preview", "standard", "high"])
+    parser.add_argument("--size", default="x".join(map(str, FULL_SIZE)), help="photo size WxH to render")
     parser.add_argument("--render-only", action="store_true")
     parser.add_argument("--skip-baselines", action="store_true", help="no COLMAP-defaults reference run")
     args = parser.parse_args()
     sizes = [int(s) for s in args.scale.split(",") if s] or [args.points]
-    folders = {}
-    for n in sizes:
-        folders[n] = every_other(render(2 * n)) if n == 65 and 130 in sizes else render(n)
+    size = tuple(int(v) for v in args.size.split("x"))
+    largest = render(max(sizes), size)
+    folders = {n: thinned(largest, max(sizes) // n) for n in sizes}
     if args.render_only:
         print(json.dumps({n: str(f) for n, f in folders.items()}, indent=2))
         return
