@@ -28,6 +28,7 @@ DEFAULTS = {
     "dense_max_image_size": None,  # (quality) longest side of the depth maps (px); 0: the photos' own size
     "dense_num_neighbors": 2,      # stereo partners per reference view (CPU)
     "fusion_min_num_pixels": 3,
+    "fusion_cache_gb": 2.0,        # depth maps and photos fusion holds at once (LRU): memory independent of the count
     # -- mesh
     "poisson_depth": None,         # (quality) 8: a 256^3 octree; each step doubles the time
     "trim_spacings": 10,           # drop Poisson surface farther than this many point spacings from the points

@@ -16,6 +16,7 @@ from . import atlas, mesh as mesh_stage, raster, sfm
 from .stage import fresh_dir, no_progress
 
 TEXTURE_NAME = "texture.png"
+CHUNK = 1 << 22   # texels blended at once
 
 
 def main(work_dir, options, progress=no_progress):
@@ -82,8 +83,8 @@ def project_views(rec, images_dir, verts, faces, pos, nrm, keep, progress):
     scene = raster.scene_of(verts, faces)
     n = len(pos)
     top_w = np.zeros((n, keep), np.float32)
-    top_c = np.zeros((n, keep, 3), np.float32)
-    top_v = np.full((n, keep), -1, np.int32)      # which view each kept colour came from
+    top_c = np.zeros((n, keep, 3), np.uint8)      # 8-bit like the photos: a third of float32's memory
+    top_v = np.full((n, keep), -1, np.int16)      # which view each kept colour came from
     ids = sorted(rec.reg_image_ids())
     extent = np.linalg.norm(verts.max(0) - verts.min(0))
     # facing = n.(C - p)/|C - p| expanded, so each view costs two mat-vec products
@@ -117,14 +118,17 @@ def project_views(rec, images_dir, verts, faces, pos, nrm, keep, progress):
         better = weight > top_w[cand, slot]
         rows, slot = cand[better], slot[better]
         top_w[rows, slot] = weight[better]
-        top_c[rows, slot] = colour[better]
+        top_c[rows, slot] = np.clip(colour[better] + 0.5, 0, 255)
         top_v[rows, slot] = k
         progress((k + 1) / len(ids))
     gains = exposure_gains(top_c, top_w, top_v, len(ids))
-    top_c *= gains[top_v]          # view -1 (empty slot) takes the last row, all ones
     total = top_w.sum(1)
     seen = total > 0
-    colours = (top_w[..., None] * top_c).sum(1) / np.maximum(total, 1e-12)[:, None]
+    colours = np.zeros((n, 3), np.float32)
+    for start in range(0, n, CHUNK):   # blend in chunks: no float copy of every kept colour
+        rows = slice(start, start + CHUNK)
+        weighted = top_w[rows, :, None] * top_c[rows] * gains[top_v[rows]]   # view -1 takes the ones row
+        colours[rows] = weighted.sum(1) / np.maximum(total[rows], 1e-12)[:, None]
     return colours, seen
 
 
@@ -141,7 +145,7 @@ def exposure_gains(colours, weights, views, n_views, rounds=6, max_samples=2_000
     shared = np.flatnonzero((views >= 0).sum(1) >= 2)
     if len(shared) > max_samples:
         shared = np.random.default_rng(seed).choice(shared, max_samples, replace=False)
-    c, w, v = colours[shared], weights[shared], views[shared]
+    c, w, v = colours[shared].astype(np.float32), weights[shared], views[shared]
     usable = (c.min(axis=2) > 8) & (v >= 0)      # dark or clipped-to-black samples say nothing
     for _ in range(rounds):
         corrected = c * gains[v]
