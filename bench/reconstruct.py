@@ -34,6 +34,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from cloud_backend.reconstruct import evaluate, pipeline, sfm, synthetic  # noqa: E402
+from cloud_backend.reconstruct.layout import Layout  # noqa: E402
 
 DATASETS = ROOT / ".." / "shared" / "datasets"
 SYNTHETIC_PER_RING, SYNTHETIC_RINGS = 24, (20.0, 45.0)
@@ -151,7 +152,7 @@ def silhouette_report(work, name):
     if masks is None:
         return {}
     mesh = o3d.io.read_triangle_mesh(str(work / "mesh" / "mesh.ply"))
-    ious = evaluate.silhouette_iou(sfm.load(work), np.asarray(mesh.vertices), np.asarray(mesh.triangles), masks)
+    ious = evaluate.silhouette_iou(sfm.load(Layout(work).sparse), np.asarray(mesh.vertices), np.asarray(mesh.triangles), masks)
     values = np.array(list(ious.values()))
     return {"silhouette_iou_mean": float(values.mean()), "silhouette_iou_min": float(values.min()),
             "silhouette_iou_below_0.9": sorted(n for n, v in ious.items() if v < 0.9)}
@@ -222,7 +223,7 @@ def main():
               "scale_source": report["scale_source"], "stage_cpu_seconds": report["cpu_s"],
               "peak_rss_mb": round(peak_rss_mb), "quality": report["options"]["quality"],
               "images_unregistered": report["images_unregistered"]}
-    result.update(pose_report(sfm.load(work), args.dataset))
+    result.update(pose_report(sfm.load(Layout(work).sparse), args.dataset))
     result.update(silhouette_report(work, args.dataset))
     if rig_ground_truth(args.dataset) is not None:
         result.update(rig_surface_report(work, args.dataset))

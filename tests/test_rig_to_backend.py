@@ -15,6 +15,7 @@ pytestmark = pytest.mark.slow
 def test_backend_registers_every_photo_of_a_simulated_scan(tmp_path):
     import cv2  # noqa: F401  (before pycolmap)
     from cloud_backend.reconstruct import features, ingest, options, sfm
+    from cloud_backend.reconstruct.layout import Layout
     from cloud_backend.reconstruct.stage import mark_done
 
     scan = tmp_path / "scan"
@@ -29,12 +30,12 @@ def test_backend_registers_every_photo_of_a_simulated_scan(tmp_path):
 
     work, opts = tmp_path / "work", options.resolve({"quality": "preview", "max_image_size": 960})
     mark_done(work, "ingest", ingest.main(work, opts, zip_file=upload))
-    mark_done(work, "features", features.main(work, opts))
-    stats = sfm.main(work, opts)  # the stages up to registration, as the pipeline runs them
+    mark_done(work, "features", features.run(Layout(work), opts))
+    stats = sfm.run(Layout(work), opts)  # the stages up to registration, as the pipeline runs them
     assert stats["images_registered"] == 60 and stats["units"] == "mm"
 
     truth = json.loads((scan / "ground_truth" / "cameras.json").read_text())["photos"]
-    model = sfm.load(work)
+    model = sfm.load(Layout(work).sparse)
     errors = [np.linalg.norm(image.projection_center() - np.array(truth[image.name]["centre"]))
               for image in model.images.values()]
     distance = np.linalg.norm(truth[photos[0].name]["centre"])

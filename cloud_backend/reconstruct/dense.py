@@ -12,30 +12,30 @@ import cv2
 import numpy as np
 import pycolmap
 
-from . import ingest, stereo_cpu
+from . import stereo_cpu
 from .errors import ReconstructionError
 from .options import gpu_enabled, num_threads
-from .stage import fresh_dir, no_progress
+from .stage import command, fresh_dir, no_progress
 
 MIN_FUSED_POINTS = 1000
 
 
-def fused_path(work_dir):
-    return pathlib.Path(work_dir) / "dense" / "fused.ply"
+def run(layout, options, progress=no_progress):
+    return main(layout.images, layout.masks, layout.sparse, layout.dense, layout.fused, options, progress)
 
 
-def main(work_dir, options, progress=no_progress):
-    work_dir = pathlib.Path(work_dir)
-    dense_dir = fresh_dir(work_dir / "dense")
+def main(images, masks_dir, sparse, dense_dir, fused, options, progress=no_progress):
+    """An MVS workspace in `dense_dir` (undistorted photos, depth and normal maps) and the
+    fused points in `fused`. masks_dir: object masks `<photo>.png`, used where present."""
+    dense_dir = fresh_dir(dense_dir)
     undistort = pycolmap.UndistortCameraOptions()
     undistort.max_image_size = int(options["dense_max_image_size"]) or -1   # 0: the photos' size
     pycolmap.undistort_images(
-        dense_dir, work_dir / "sparse", work_dir / "images",
-        undistort_options=undistort, num_threads=num_threads(options),
+        dense_dir, sparse, images, undistort_options=undistort, num_threads=num_threads(options),
     )
     progress(0.08)
     rec = pycolmap.Reconstruction(dense_dir / "sparse")
-    masks = _load_masks(work_dir, rec) if ingest.load(work_dir)["masks"] else {}
+    masks = _load_masks(masks_dir, rec)
     if gpu_enabled(options):
         method = "patch_match_stereo (CUDA)"
         _patch_match(dense_dir, options)
@@ -47,26 +47,32 @@ def main(work_dir, options, progress=no_progress):
     fusion = pycolmap.StereoFusionOptions()
     fusion.num_threads = num_threads(options)
     fusion.min_num_pixels = int(options["fusion_min_num_pixels"])
-    # without the cache, fusion loads every depth map, normal map and photo at once
-    # (130 views at 16 MP: ~30 GB); with it, at most this much, least recently used first out
-    fusion.use_cache = True
+    # Without the cache, fusion loads every depth map, normal map and photo at once (130
+    # views at 16 MP: ~30 GB); with it, at most `fusion_cache_gb`. The cache re-reads maps
+    # (templeRing: 125 s instead of 50 s), so it is used only when the maps would not fit.
     fusion.cache_size = float(options["fusion_cache_gb"])
+    fusion.use_cache = _workspace_gb(rec) > fusion.cache_size
     # Normals from SGBM depth gradients differ by 10-20 degrees between views, and
     # fusion's normal test then rejects >90% of good pixels (templeRing: 16k vs
     # 138k points). Depth (1%) and reprojection (2 px) consistency still apply;
     # the mesh stage re-estimates normals from the fused points.
     fusion.max_normal_error = 90.0 if not gpu_enabled(options) else 10.0
-    fused = pycolmap.stereo_fusion(
-        fused_path(work_dir), dense_dir, input_type="geometric", options=fusion, output_type="PLY"
+    points = pycolmap.stereo_fusion(
+        fused, dense_dir, input_type="geometric", options=fusion, output_type="PLY"
     )
-    n_points = fused.num_points3D() if fused is not None else 0
-    if not fused_path(work_dir).exists() or n_points < MIN_FUSED_POINTS:
+    n_points = points.num_points3D() if points is not None else 0
+    if not pathlib.Path(fused).exists() or n_points < MIN_FUSED_POINTS:
         raise ReconstructionError(
             f"the dense reconstruction found only {n_points} surface points; "
             "the object may lack texture or the photos may be blurred"
         )
     progress(1.0)
     return {"method": method, "fused_points": int(n_points), "views": rec.num_reg_images()}
+
+
+def _workspace_gb(rec):
+    """Memory fusion needs to hold every view: depth (4 B), normal (12 B) and colour (3 B) per pixel."""
+    return sum(c.width * c.height * 19 for c in (rec.image(i).camera for i in rec.reg_image_ids())) / 1024**3
 
 
 def _patch_match(dense_dir, options):
@@ -84,13 +90,13 @@ def _cpu_depth_maps(dense_dir, rec, masks, options, progress):
     ids = sorted(rec.reg_image_ids())
     partners = choose_partners(rec, int(options["dense_num_neighbors"]))
     with ThreadPoolExecutor(num_threads(options)) as pool:
-        jobs = [pool.submit(_view_depth, dense_dir, rec, i, partners.get(i, []), masks.get(i)) for i in ids]
+        jobs = [pool.submit(_view_depth, dense_dir, rec, i, partners.get(i, []), masks.get(i), options) for i in ids]
         for n, job in enumerate(jobs):
             job.result()
             progress((n + 1) / len(ids))
 
 
-def _view_depth(dense_dir, rec, i, partners, mask):
+def _view_depth(dense_dir, rec, i, partners, mask, options):
     def gray(image_id):
         return cv2.imread(str(dense_dir / "images" / rec.image(image_id).name), cv2.IMREAD_GRAYSCALE)
 
@@ -105,7 +111,7 @@ def _view_depth(dense_dir, rec, i, partners, mask):
         rel = src.cam_from_world() * ref.cam_from_world().inverse()
         depths.append(stereo_cpu.pair_depth(
             img_ref, gray(j), k_ref, src.camera.calibration_matrix(),
-            rel.rotation.matrix(), rel.translation, (near, far), roi,
+            rel.rotation.matrix(), rel.translation, (near, far), roi, options,
         ))
     depth = stereo_cpu.combine(depths) if depths else np.zeros(img_ref.shape, np.float32)
     depth[(depth < near * 0.5) | (depth > far * 2)] = 0
@@ -188,11 +194,11 @@ def _object_roi(rec, image, margin=0.15):
     return (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
 
 
-def _load_masks(work_dir, rec):
+def _load_masks(masks_dir, rec):
     masks = {}
     for i in rec.reg_image_ids():
         image = rec.image(i)
-        path = work_dir / "masks" / f"{image.name}.png"
+        path = pathlib.Path(masks_dir) / f"{image.name}.png"
         if path.exists():
             mask = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
             masks[i] = cv2.resize(mask, (image.camera.width, image.camera.height), interpolation=cv2.INTER_NEAREST)
@@ -209,3 +215,7 @@ def _apply_masks(dense_dir, rec, masks):
             depth = depth_map.to_array()
             depth[mask == 0] = 0
             pycolmap.DepthMap.from_array(depth, depth_map.depth_min, depth_map.depth_max).write(path)
+
+
+if __name__ == "__main__":
+    command("dense", run)

@@ -6,46 +6,58 @@ never ships half an archive.
 import json
 import os
 import pathlib
+import shutil
 import zipfile
 
 import cv2
 import numpy as np
 
-from . import raster, sfm, texture
+from . import formats, raster, sfm, texture
 from .pipeline import STAGES
-from .stage import fresh_dir, is_done, no_progress, read_marker, write_json
+from .stage import command, fresh_dir, is_done, no_progress, read_marker, write_json
 
-MODEL_FILES = ["model.obj", "model.mtl", texture.TEXTURE_NAME, "model.glb"]
+MODEL_FILES = ["model.obj", "model.mtl", formats.TEXTURE_NAME, "model.glb"]
 STAGE_NAMES = [name for name, _, _ in STAGES if name != "export"]
 
 
-def main(work_dir, options, progress=no_progress):
-    work_dir = pathlib.Path(work_dir)
-    out = fresh_dir(work_dir / "export")
-    rec = sfm.load(work_dir)
+def run(layout, options, progress=no_progress):
+    stats = {name: read_marker(layout.work, name) for name in STAGE_NAMES if is_done(layout.work, name)}
+    return main(layout.textured, layout.texture_image, layout.sparse, layout.ingest, stats,
+                layout.export, layout.result, options, progress)
+
+
+def main(textured, texture_image, sparse, ingest_info, stage_stats, out, result, options, progress=no_progress):
+    """The model files, the COLMAP text model, report.json and preview.png in `out`, all of
+    them zipped into `result` (written under a temporary name, then renamed)."""
+    out = fresh_dir(out)
+    rec = sfm.load(sparse)
     rec.write_text(fresh_dir(out / "sparse"))
+    verts, normals, uv, faces = texture.read_textured(textured)
+    tex = cv2.cvtColor(cv2.imread(str(texture_image), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    formats.write_obj(out, verts, normals, uv, faces)
+    shutil.copyfile(texture_image, out / formats.TEXTURE_NAME)
+    formats.write_glb(out / "model.glb", verts, uv, faces, texture_image)
     progress(0.2)
-    render_preview(work_dir, rec, out / "preview.png", int(options["preview_size"]))
+    render_preview(rec, verts, faces, uv, tex, out / "preview.png", int(options["preview_size"]))
     progress(0.6)
-    write_json(out / "report.json", build_report(work_dir, options))
-    tmp = work_dir / "result.zip.tmp"
+    write_json(out / "report.json", build_report(ingest_info, stage_stats, options))
+    tmp = pathlib.Path(f"{result}.tmp")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in MODEL_FILES:
             # the texture PNG and GLB are already compressed
-            archive.write(work_dir / "texture" / name, name,
+            archive.write(out / name, name,
                           zipfile.ZIP_STORED if name.endswith((".png", ".glb")) else zipfile.ZIP_DEFLATED)
         for name in ("cameras.txt", "images.txt", "points3D.txt"):
             archive.write(out / "sparse" / name, f"sparse/{name}")
         archive.write(out / "report.json", "report.json")
         archive.write(out / "preview.png", "preview.png", zipfile.ZIP_STORED)
-    os.replace(tmp, work_dir / "result.zip")
+    os.replace(tmp, result)
     progress(1.0)
-    return {"result_bytes": (work_dir / "result.zip").stat().st_size}
+    return {"result_bytes": pathlib.Path(result).stat().st_size}
 
 
-def build_report(work_dir, options):
-    info = json.loads((work_dir / "ingest.json").read_text())
-    stats = {name: read_marker(work_dir, name) for name in STAGE_NAMES if is_done(work_dir, name)}
+def build_report(ingest_info, stats, options):
+    info = json.loads(pathlib.Path(ingest_info).read_text())
     sfm_stats = stats.get("sfm", {})
     return {
         "images_given": info["images_given"],
@@ -69,23 +81,18 @@ def build_report(work_dir, options):
     }
 
 
-def render_preview(work_dir, rec, path, size):
-    """The textured model seen from the best photo's direction, upright (+z up), lit from the camera."""
-    import trimesh
-
-    # the OBJ written by texture.py, with its material's texture image
-    model = trimesh.load(work_dir / "texture" / "model.obj", process=False, maintain_order=True)
-    verts, faces = model.vertices, model.faces
-    tex = np.asarray(model.visual.material.image.convert("RGB"))
+def render_preview(rec, verts, faces, uv_coords, tex, path, size):
+    """The textured model seen from the best photo's direction, upright (+z up), lit from the camera.
+    uv_coords in [0, 1] with v down the texture image's rows."""
     best = rec.image(max(rec.reg_image_ids(), key=lambda i: rec.image(i).num_points3D))
     origins, dirs, (h, w) = preview_rays(verts, best.projection_center(), size)
     _, ids, bary = raster.cast(raster.scene_of(verts, faces), origins, dirs)
     hit = ids >= 0
     picture = np.full((h * w, 3), 255, np.uint8)
     if hit.any():
-        uv = raster.interpolate(model.visual.uv, faces, ids[hit], bary[hit])
+        uv = raster.interpolate(uv_coords, faces, ids[hit], bary[hit])
         th, tw = tex.shape[:2]
-        pix = np.column_stack([uv[:, 0] * tw, (1.0 - uv[:, 1]) * th])
+        pix = np.column_stack([uv[:, 0] * tw, uv[:, 1] * th])
         colour = texture.sample(tex, pix)
         tri = verts[faces[ids[hit]]]
         normal = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
@@ -116,3 +123,7 @@ def preview_rays(verts, eye_hint, size):
     dirs_cam = np.column_stack([(xs.ravel() + 0.5 - w / 2) / focal, (ys.ravel() + 0.5 - h / 2) / focal,
                                 np.ones(w * h)])
     return np.broadcast_to(eye, dirs_cam.shape), dirs_cam @ rot, (h, w)
+
+
+if __name__ == "__main__":
+    command("export", run)

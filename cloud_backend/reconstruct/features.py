@@ -11,29 +11,29 @@ import pycolmap
 
 from . import ingest, pairs as pairs_mod
 from .options import gpu_enabled, num_threads
-from .stage import fresh_dir, no_progress
+from .stage import command, fresh_dir, no_progress, write_json
 
 CHUNKS = 8
-GRAPH_FILE = "view_graph.npz"
 MIN_INLIERS = 15   # COLMAP's default for a verified pair
 
 
-def database_path(work_dir):
-    return pathlib.Path(work_dir) / "features" / "database.db"
+def run(layout, options, progress=no_progress):
+    return main(layout.images, layout.masks, layout.ingest, layout.database, layout.view_graph, layout.pairs,
+                layout.cameras, options, progress)
 
 
-def main(work_dir, options, progress=no_progress):
-    work_dir = pathlib.Path(work_dir)
-    out = fresh_dir(work_dir / "features")
-    info = ingest.load(work_dir)
+def main(images, masks, ingest_info, db_path, view_graph, pairs_file, cameras_file, options, progress=no_progress):
+    """SIFT of every photo into `db_path`, the view graph, the pairs chosen and matched.
+    cameras_file: where the intrinsics came from ('calibrated' ones stay fixed in SfM)."""
+    out = fresh_dir(pathlib.Path(db_path).parent)
+    info = ingest.read(ingest_info)
     names = info["images"]
     manifest = info["manifest"]
-    db_path = database_path(work_dir)
     device = pycolmap.Device.cuda if gpu_enabled(options) else pycolmap.Device.cpu
-    sizes = [_image_size(work_dir / "images" / n) for n in names]
+    sizes = [_image_size(images / n) for n in names]
     first_size = sizes[0]
 
-    reader, intrinsics = _reader_options(work_dir, info, manifest, first_size)
+    reader, intrinsics = _reader_options(masks if info["masks"] else None, manifest, first_size)
     extraction = pycolmap.FeatureExtractionOptions()
     extraction.max_image_size = int(options["max_image_size"])
     extraction.num_threads = num_threads(options)
@@ -45,7 +45,7 @@ def main(work_dir, options, progress=no_progress):
     for i, chunk in enumerate(_chunks(names, CHUNKS)):
         # One call per chunk: same database, so the single camera is shared.
         pycolmap.extract_features(
-            db_path, work_dir / "images", image_names=chunk, camera_mode=mode,
+            db_path, images, image_names=chunk, camera_mode=mode,
             reader_options=reader, extraction_options=extraction, device=device,
         )
         if mode == pycolmap.CameraMode.SINGLE:
@@ -53,10 +53,11 @@ def main(work_dir, options, progress=no_progress):
         progress(0.4 * (i + 1) / CHUNKS)
 
     graph = _view_graph(db_path, names, options, lambda f: progress(0.4 + 0.05 * f))
-    np.savez_compressed(out / GRAPH_FILE, names=np.array(names), scores=graph)
+    np.savez_compressed(view_graph, names=np.array(names), scores=graph)
     pairs, strategy = _choose_pairs(names, manifest, graph, options)
     match_pairs(db_path, pairs, out, options, lambda f: progress(0.45 + 0.55 * f))
-    (out / "pairs.txt").write_text("".join(f"{a} {b}\n" for a, b in pairs))
+    pathlib.Path(pairs_file).write_text("".join(f"{a} {b}\n" for a, b in pairs))
+    write_json(cameras_file, {"intrinsics": intrinsics})
     verified = len(verified_pairs(db_path))
     return {
         "pairs": len(pairs), "pair_strategy": strategy, "verified_pairs": verified,
@@ -64,11 +65,11 @@ def main(work_dir, options, progress=no_progress):
     }
 
 
-def _reader_options(work_dir, info, manifest, size):
+def _reader_options(masks, manifest, size):
     reader = pycolmap.ImageReaderOptions()
     reader.camera_model = "SIMPLE_RADIAL"
-    if info["masks"]:
-        reader.mask_path = str(work_dir / "masks")
+    if masks is not None:
+        reader.mask_path = str(masks)
     intr = manifest.intrinsics if manifest else None
     nominal = manifest.nominal if manifest else None
     if intr is not None and size == (intr.width, intr.height):
@@ -124,9 +125,9 @@ def _view_graph(db_path, names, options, progress):
     return pairs_mod.view_graph(coarse, progress=progress)
 
 
-def load_view_graph(work_dir):
-    """(names, scores) written by this stage."""
-    data = np.load(pathlib.Path(work_dir) / "features" / GRAPH_FILE)
+def read_view_graph(path):
+    """(names, scores) as written by this stage."""
+    data = np.load(path)
     return [str(n) for n in data["names"]], data["scores"]
 
 
@@ -168,3 +169,7 @@ def verified_pairs(db_path, min_inliers=MIN_INLIERS):
 def _chunks(items, n):
     size = max(1, -(-len(items) // n))
     return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+if __name__ == "__main__":
+    command("features", run)

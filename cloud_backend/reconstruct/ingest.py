@@ -16,6 +16,7 @@ from PIL import Image, ImageOps
 
 from . import manifest as manifest_mod
 from .errors import ReconstructionError
+from .layout import Layout
 from .stage import fresh_dir, no_progress, write_json
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp"}
@@ -60,14 +61,14 @@ def main(work_dir, options, progress=no_progress, zip_file=None):
         "manifest": manifest.to_dict() if manifest else None,
         "manifest_note": manifest_note,
     }
-    write_json(work_dir / "ingest.json", info)
+    write_json(Layout(work_dir).ingest, info)
     progress(1.0)
     return {"images_given": len(photos), "images_used": len(used), "skipped": len(skipped)}
 
 
-def load(work_dir):
+def read(path):
     """What ingest wrote: the dict of ingest.json, with `manifest` as a Manifest (or None)."""
-    info = json.loads((pathlib.Path(work_dir) / "ingest.json").read_text())
+    info = json.loads(pathlib.Path(path).read_text())
     info["manifest"] = manifest_mod.Manifest.from_dict(info["manifest"]) if info["manifest"] else None
     return info
 

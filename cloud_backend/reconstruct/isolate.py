@@ -20,6 +20,7 @@ import sys
 import traceback
 
 from .errors import ReconstructionError
+from .layout import Layout
 
 PACKAGE_ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -83,7 +84,7 @@ def _child(name, work_dir, fd):
     options = json.load(sys.stdin)
     try:
         module = importlib.import_module(f"{__package__}.{name}")
-        stats = module.main(pathlib.Path(work_dir), options, lambda f: send("progress", float(f)))
+        stats = module.run(Layout(work_dir), options, lambda f: send("progress", float(f)))
         send("done", stats)
     except ReconstructionError as exc:
         send("error", str(exc))

@@ -9,24 +9,25 @@ import pathlib
 import numpy as np
 import open3d as o3d
 
-from . import dense, ingest, sfm
+from . import ingest, sfm
 from .errors import ReconstructionError
 from .options import num_threads
-from .stage import fresh_dir, no_progress, read_marker
+from .stage import command, fresh_dir, no_progress
 
 
-def mesh_path(work_dir):
-    return pathlib.Path(work_dir) / "mesh" / "mesh.ply"
+def run(layout, options, progress=no_progress):
+    return main(layout.fused, layout.sparse, layout.frame, layout.ingest, layout.mesh, options, progress)
 
 
-def main(work_dir, options, progress=no_progress):
-    work_dir = pathlib.Path(work_dir)
-    fresh_dir(work_dir / "mesh")
-    pcd = o3d.io.read_point_cloud(str(dense.fused_path(work_dir)))
-    rec = sfm.load(work_dir)
+def main(fused, sparse, frame, ingest_info, mesh_path, options, progress=no_progress):
+    """The object's surface from the fused points into `mesh_path`. The cameras (sparse) say
+    where the object is; a metric model (frame) and the manifest's plate height, where it stands."""
+    fresh_dir(pathlib.Path(mesh_path).parent)
+    pcd = o3d.io.read_point_cloud(str(fused))
+    rec = sfm.load(sparse)
     centres = np.array([rec.image(i).projection_center() for i in rec.reg_image_ids()])
-    manifest = ingest.load(work_dir)["manifest"]
-    metric = read_marker(work_dir, "sfm").get("units") == "mm"
+    manifest = ingest.read(ingest_info)["manifest"]
+    metric = sfm.read_frame(frame)["units"] == "mm"
     plate_z = manifest.plate_z_mm if manifest is not None and metric else None
     pcd, removed_plate = isolate_object(pcd, centres, plate_z)
     progress(0.15)
@@ -52,7 +53,7 @@ def main(work_dir, options, progress=no_progress):
     if len(mesh.triangles) < 100:
         raise ReconstructionError("the surface mesh came out empty; the object could not be separated from its background")
     mesh.compute_vertex_normals()
-    o3d.io.write_triangle_mesh(str(mesh_path(work_dir)), mesh)
+    o3d.io.write_triangle_mesh(str(mesh_path), mesh)
     return {
         "faces": len(mesh.triangles), "vertices": len(mesh.vertices),
         "object_points": len(pcd.points), "plate_removed": removed_plate,
@@ -186,3 +187,7 @@ def clean(mesh):
     mesh.remove_non_manifold_edges()
     mesh.remove_unreferenced_vertices()
     return keep_largest_component(mesh)
+
+
+if __name__ == "__main__":
+    command("mesh", run)

@@ -27,6 +27,9 @@ DEFAULTS = {
     # -- dense
     "dense_max_image_size": None,  # (quality) longest side of the depth maps (px); 0: the photos' own size
     "dense_num_neighbors": 2,      # stereo partners per reference view (CPU)
+    "sgbm_block_size": 5,          # CPU stereo (OpenCV SGBM): matched window, px
+    "sgbm_uniqueness_ratio": 10,   # % by which the best disparity must beat the second
+    "sgbm_max_disparity_fraction": 0.48,  # disparity search cap, share of the photo's width (384 px at 800)
     "fusion_min_num_pixels": 3,
     "fusion_cache_gb": 2.0,        # depth maps and photos fusion holds at once (LRU): memory independent of the count
     # -- mesh

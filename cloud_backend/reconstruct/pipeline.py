@@ -1,8 +1,10 @@
 """Chain the stages: ingest -> features -> sfm -> dense -> mesh -> texture -> export.
 
-Each stage module has `main(work_dir, options, progress) -> dict of stats`;
-the pipeline skips stages whose completion marker exists, so a job killed
-by the job system resumes at the first unfinished stage.
+Each stage module has `main(<its input and output paths>, options, progress) -> dict of
+stats` and `run(layout, options, progress)`, which takes those paths from the job's one
+Layout; the pipeline skips stages whose completion marker exists, so a job killed by the
+job system resumes at the first unfinished stage. Any stage also runs alone:
+`python -m cloud_backend.reconstruct.<stage> WORK_DIR [KEY=JSON ...]`.
 """
 import pathlib
 import time
@@ -10,6 +12,7 @@ import time
 from . import ingest
 from .errors import ReconstructionError
 from .isolate import run_stage
+from .layout import Layout
 from .options import resolve
 from .stage import is_done, mark_done
 
@@ -61,7 +64,7 @@ def run(zip_file, work_dir, options=None, progress=None):
         mark_done(work_dir, name, stats)
         done_before += weight
         report(name, done_before / total)
-    result = work_dir / "result.zip"
+    result = Layout(work_dir).result
     if not result.exists():
         raise ReconstructionError("the result archive was not written")
     return result

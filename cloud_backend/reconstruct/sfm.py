@@ -7,8 +7,8 @@ in as pose priors and the model is then similarity-aligned to them: metric
 Calibrated intrinsics from the manifest stay fixed: self-calibrated focal
 length is the largest source of pose error.
 """
+import json
 import pathlib
-import shutil
 
 import cv2  # noqa: F401  (before pycolmap)
 import numpy as np
@@ -17,22 +17,33 @@ import pycolmap
 from . import features, ingest, pairs as pairs_mod
 from .errors import ReconstructionError
 from .options import num_threads
-from .stage import fresh_dir, no_progress, read_marker
+from .stage import command, fresh_dir, no_progress, write_json
 
 
-def load(work_dir):
-    return pycolmap.Reconstruction(pathlib.Path(work_dir) / "sparse")
+def run(layout, options, progress=no_progress):
+    return main(layout.images, layout.ingest, layout.database, layout.view_graph, layout.pairs, layout.cameras,
+                layout.sparse, layout.frame, layout.sfm_scratch, options, progress)
 
 
-def main(work_dir, options, progress=no_progress):
-    work_dir = pathlib.Path(work_dir)
-    out = fresh_dir(work_dir / "sparse")
-    models_dir = fresh_dir(work_dir / "sfm_models")
-    info = ingest.load(work_dir)
+def load(sparse):
+    return pycolmap.Reconstruction(sparse)
+
+
+def read_frame(path):
+    """{"units": "mm" | "arbitrary", "scale_source": ...}: the frame the model is in."""
+    return json.loads(pathlib.Path(path).read_text())
+
+
+def main(images, ingest_info, db_path, view_graph, pairs_file, cameras_file, sparse, frame_file, scratch,
+         options, progress=no_progress):
+    """The model of the photos in `sparse` (+ `frame_file`). The database gains the matches of
+    the extra pairs tried for left-out photos; `scratch` holds intermediate models."""
+    out = fresh_dir(sparse)
+    models_dir = fresh_dir(scratch)
+    info = ingest.read(ingest_info)
     manifest = info["manifest"]
     names = info["images"]
-    db_path = features.database_path(work_dir)
-    intrinsics = read_marker(work_dir, "features").get("intrinsics", "guessed")
+    intrinsics = json.loads(pathlib.Path(cameras_file).read_text())["intrinsics"]
     fixed = intrinsics == "calibrated"
     priors = _write_pose_priors(db_path, manifest, options) if manifest else 0
 
@@ -64,7 +75,7 @@ def main(work_dir, options, progress=no_progress):
         progress(0.8 * min(1.0, registered[0] / len(names)))
 
     models = pycolmap.incremental_mapping(
-        db_path, work_dir / "images", models_dir, opts, next_image_callback=next_image
+        db_path, images, models_dir, opts, next_image_callback=next_image
     )
     if not models:
         raise ReconstructionError(
@@ -72,7 +83,8 @@ def main(work_dir, options, progress=no_progress):
             "between photos (plain, shiny or moving objects, or photos too far apart)"
         )
     rec = max(models.values(), key=lambda r: r.num_reg_images())
-    rec, recovery_pairs = _recover_left_out(work_dir, rec, names, opts, options, progress)
+    rec, recovery_pairs = _recover_left_out(db_path, images, view_graph, pairs_file, models_dir, rec, names,
+                                            opts, options, progress)
     n_reg = rec.num_reg_images()
     needed = max(int(options["min_registered_images"]), int(np.ceil(options["min_registered_fraction"] * len(names))))
     left_out = _unregistered_reasons(db_path, names, {rec.image(i).name for i in rec.reg_image_ids()})
@@ -83,6 +95,8 @@ def main(work_dir, options, progress=no_progress):
         )
     scale_source = _align(rec, manifest, priors, options)
     rec.write(out)
+    units = "mm" if scale_source.startswith("manifest") else "arbitrary"
+    write_json(frame_file, {"units": units, "scale_source": scale_source})
     stats = {
         "images_registered": n_reg,
         "images_unregistered": left_out,
@@ -93,32 +107,31 @@ def main(work_dir, options, progress=no_progress):
         "pose_priors": priors,
         "fixed_intrinsics": fixed,
         "scale_source": scale_source,
-        "units": "mm" if scale_source.startswith("manifest") else "arbitrary",
+        "units": units,
     }
     progress(1.0)
     return stats
 
 
-def _recover_left_out(work_dir, rec, names, opts, options, progress):
+def _recover_left_out(db_path, images, view_graph, pairs_file, scratch_dir, rec, names, opts, options, progress):
     """Match photos the model left out (or that formed models of their own) with more
     partners from the view graph and continue mapping from the model; returns the
     (possibly larger) model and how many pairs were added."""
-    db_path = features.database_path(work_dir)
-    graph_names, scores = features.load_view_graph(work_dir)
-    done = set(tuple(line.split()) for line in (work_dir / "features" / "pairs.txt").read_text().splitlines())
+    graph_names, scores = features.read_view_graph(view_graph)
+    done = set(tuple(line.split()) for line in pathlib.Path(pairs_file).read_text().splitlines())
     added = 0
     for round_ in range(int(options["recovery_rounds"])):
         left = sorted(set(names) - {rec.image(i).name for i in rec.reg_image_ids()})
         extra = pairs_mod.more_pairs(graph_names, scores, left, done, int(options["graph_neighbors"]))
         if not extra:
             break
-        scratch = fresh_dir(work_dir / "sfm_recovery")
+        scratch = fresh_dir(pathlib.Path(scratch_dir) / "recovery")
         features.match_pairs(db_path, extra, scratch, options)
         done |= set(extra)
         added += len(extra)
         rec.write(fresh_dir(scratch / "input"))
         before = rec.num_reg_images()
-        models = pycolmap.incremental_mapping(db_path, work_dir / "images", fresh_dir(scratch / "output"), opts,
+        models = pycolmap.incremental_mapping(db_path, images, fresh_dir(scratch / "output"), opts,
                                               input_path=scratch / "input")
         if models:
             best = max(models.values(), key=lambda r: r.num_reg_images())
@@ -127,7 +140,6 @@ def _recover_left_out(work_dir, rec, names, opts, options, progress):
         progress(0.8 + 0.1 * (round_ + 1) / int(options["recovery_rounds"]))
         if rec.num_reg_images() == before:
             break
-    shutil.rmtree(work_dir / "sfm_recovery", ignore_errors=True)
     return rec, added
 
 
@@ -221,3 +233,7 @@ def _upright_from_camera_ring(rec, ids, centres):
     rot = np.stack([x, np.cross(axis, x), axis])   # rows: new axes in old coords
     scale = 1.0 / max(np.median(np.linalg.norm(centres - centre, axis=1)), 1e-12)
     return pycolmap.Sim3d(scale, pycolmap.Rotation3d(rot), -scale * rot @ centre)
+
+
+if __name__ == "__main__":
+    command("sfm", run)

@@ -8,10 +8,14 @@ import json
 import os
 import pathlib
 import shutil
+import sys
+import time
+
+from .layout import Layout
 
 
 def marker_path(work_dir, name):
-    return pathlib.Path(work_dir) / f"{name}.done.json"
+    return Layout(work_dir).marker(name)
 
 
 def is_done(work_dir, name):
@@ -45,3 +49,24 @@ def fresh_dir(path):
 
 def no_progress(fraction):
     """Default progress callback for a stage run alone."""
+
+
+def command(name, run, argv=None):
+    """`python -m cloud_backend.reconstruct.<stage> WORK_DIR [KEY=JSON ...]`: run one stage
+    alone on a job's work folder (its inputs as earlier stages left them), mark it done and
+    print its stats. `run(layout, options, progress)` is the stage's adapter."""
+    import argparse
+
+    from .options import resolve
+
+    parser = argparse.ArgumentParser(prog=f"python -m cloud_backend.reconstruct.{name}")
+    parser.add_argument("work_dir", type=pathlib.Path)
+    parser.add_argument("option", nargs="*", help="pipeline option as KEY=JSON, e.g. poisson_depth=10")
+    args = parser.parse_args(argv)
+    options = resolve({k: json.loads(v) for k, v in (o.split("=", 1) for o in args.option)})
+    layout = Layout(args.work_dir)
+    t0 = time.monotonic()
+    stats = run(layout, options, lambda f: print(f"\r{f:6.1%}", end="", file=sys.stderr, flush=True))
+    stats = dict(stats or {}, seconds=round(time.monotonic() - t0, 3))
+    mark_done(layout.work, name, stats)
+    print(json.dumps(stats, indent=2))

@@ -6,15 +6,18 @@ Python only loops over views and partners.
 import cv2
 import numpy as np
 
+from .options import DEFAULTS
 
-def pair_depth(img_ref, img_src, k_ref, k_src, rel_r, rel_t, depth_range, roi=None):
+
+def pair_depth(img_ref, img_src, k_ref, k_src, rel_r, rel_t, depth_range, roi=None, options=DEFAULTS):
     """Depth map (in the reference camera, 0 = unknown) from one stereo partner.
 
     rel_r, rel_t: x_src = rel_r @ x_ref + rel_t. depth_range: (near, far) of the scene
     in this view, from the sparse points; it bounds the disparity search.
     roi: (x0, y0, x1, y1) of the reference image worth matching (where the object
     is); only that part is rectified, which on rig scans with a small object in a
-    large frame cuts the matching work several times.
+    large frame cuts the matching work several times. options: the pipeline's, for
+    the `sgbm_*` settings.
     """
     h, w = img_ref.shape[:2]
     k_ref, k_src = opencv_k(k_ref), opencv_k(k_src)
@@ -45,7 +48,7 @@ def pair_depth(img_ref, img_src, k_ref, k_src, rel_r, rel_t, depth_range, roi=No
     mirror = baseline_px > 0   # SGBM wants the partner on the +x side ("right")
     if mirror:
         rect_ref, rect_src = cv2.flip(rect_ref, 1), cv2.flip(rect_src, 1)
-    disp = _sgbm(rect_ref, rect_src, d_min, d_max)
+    disp = _sgbm(rect_ref, rect_src, d_min, d_max, options["sgbm_max_disparity_fraction"] * w, options)
     if mirror:
         disp = cv2.flip(disp, 1)
     if not horizontal:
@@ -89,15 +92,15 @@ def _canvas(k_ref, r1, roi, size, focal, d_max, horizontal, max_growth=2.5):
     return k_rect, (width, height)
 
 
-def _sgbm(left, right, d_min, d_max):
+def _sgbm(left, right, d_min, d_max, max_span, options):
     min_disp = int(np.floor(max(d_min * 0.8, 0)))
     span = max(16, int(np.ceil((d_max * 1.2 - min_disp) / 16.0)) * 16)
-    span = min(span, 384)   # bounded cost: wider ranges mean a bad partner anyway
-    block = 5
+    span = min(span, 16 * max(1, int(max_span / 16)))   # bounded cost: wider ranges mean a bad partner anyway
+    block = int(options["sgbm_block_size"])
     matcher = cv2.StereoSGBM_create(
         minDisparity=0, numDisparities=span, blockSize=block,
         P1=8 * block * block, P2=32 * block * block,   # grayscale input
-        disp12MaxDiff=1, uniquenessRatio=10, speckleWindowSize=100, speckleRange=2,
+        disp12MaxDiff=1, uniquenessRatio=int(options["sgbm_uniqueness_ratio"]), speckleWindowSize=100, speckleRange=2,
         mode=cv2.STEREO_SGBM_MODE_SGBM_3WAY,
     )
     # SGBM leaves its first minDisparity + numDisparities columns empty: pad them

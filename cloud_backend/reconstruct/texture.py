@@ -4,7 +4,8 @@ Every texel takes a weighted blend of the `texture_views_per_texel` views that
 see it most head-on and unoccluded (occlusion: depth rendered per view by ray
 casting). Weights vary smoothly over the surface, so texels on both sides of
 an atlas seam blend the same views and the seam does not show.
-Writes texture/model.obj + model.mtl + texture.png and texture/model.glb.
+Writes the textured mesh (`textured.npz`: vertices, normals, uv, faces) and its texture
+image; export.py turns them into the model files.
 """
 import pathlib
 
@@ -12,21 +13,24 @@ import cv2
 import numpy as np
 import open3d as o3d
 
-from . import atlas, mesh as mesh_stage, raster, sfm
-from .stage import fresh_dir, no_progress
+from . import atlas, raster, sfm
+from .stage import command, fresh_dir, no_progress
 
-TEXTURE_NAME = "texture.png"
 CHUNK = 1 << 22   # texels blended at once
 
 
-def main(work_dir, options, progress=no_progress):
-    work_dir = pathlib.Path(work_dir)
-    out = fresh_dir(work_dir / "texture")
-    mesh = o3d.io.read_triangle_mesh(str(mesh_stage.mesh_path(work_dir)))
+def run(layout, options, progress=no_progress):
+    return main(layout.mesh, layout.sparse, layout.images, layout.textured, layout.texture_image, options, progress)
+
+
+def main(mesh_path, sparse, images, textured, texture_image, options, progress=no_progress):
+    """UV atlas of the mesh (`textured`: vertices, normals, uv, uv faces) and its texture image."""
+    fresh_dir(pathlib.Path(textured).parent)
+    mesh = o3d.io.read_triangle_mesh(str(mesh_path))
     mesh.compute_vertex_normals()
     verts, faces = np.asarray(mesh.vertices), np.asarray(mesh.triangles)
     normals = np.asarray(mesh.vertex_normals)
-    rec = sfm.load(work_dir)
+    rec = sfm.load(sparse)
     size = texture_size(rec, verts, faces, int(options["texture_size"]), options["uv_atlas"])
     (vmap, uv_faces, uv), atlas_kind = atlas.unwrap(verts, faces, size, options["uv_atlas"])
     progress(0.35)
@@ -36,7 +40,7 @@ def main(work_dir, options, progress=no_progress):
     nrm = raster.interpolate(normals[vmap], uv_faces, ids[covered], bary[covered]).astype(np.float32)
     nrm /= np.linalg.norm(nrm, axis=1, keepdims=True) + 1e-12
     progress(0.45)
-    colours, seen = project_views(rec, work_dir / "images", verts, faces, pos, nrm,
+    colours, seen = project_views(rec, images, verts, faces, pos, nrm,
                                   int(options["texture_views_per_texel"]),
                                   lambda f: progress(0.45 + 0.45 * f))
     image = np.zeros((size * size, 3), np.float32)
@@ -44,9 +48,8 @@ def main(work_dir, options, progress=no_progress):
     filled = np.zeros(size * size, bool)
     filled[np.flatnonzero(covered)[seen]] = True
     texture = fill_gutters(image.reshape(size, size, 3), filled.reshape(size, size))
-    cv2.imwrite(str(out / TEXTURE_NAME), cv2.cvtColor(np.clip(texture, 0, 255).astype(np.uint8), cv2.COLOR_RGB2BGR))
-    write_obj(out, verts[vmap], normals[vmap], uv, uv_faces)
-    write_glb(out / "model.glb", verts[vmap], uv, uv_faces, out / TEXTURE_NAME)
+    cv2.imwrite(str(texture_image), cv2.cvtColor(np.clip(texture, 0, 255).astype(np.uint8), cv2.COLOR_RGB2BGR))
+    np.savez(textured, vertices=verts[vmap], normals=normals[vmap], uv=uv, faces=uv_faces)
     progress(1.0)
     return {
         "texture_size": size, "atlas": atlas_kind, "charts_texels_covered": float(covered.mean()),
@@ -202,23 +205,11 @@ def fill_gutters(image, filled, passes=4):
     return image
 
 
-def write_obj(out, verts, normals, uv, faces):
-    with open(out / "model.mtl", "w") as f:
-        f.write(f"newmtl material0\nKa 1 1 1\nKd 1 1 1\nKs 0 0 0\nillum 1\nmap_Kd {TEXTURE_NAME}\n")
-    f_idx = faces + 1
-    with open(out / "model.obj", "w") as f:
-        f.write("mtllib model.mtl\nusemtl material0\n")
-        np.savetxt(f, verts, fmt="v %.6f %.6f %.6f")
-        np.savetxt(f, np.column_stack([uv[:, 0], 1.0 - uv[:, 1]]), fmt="vt %.6f %.6f")   # OBJ v points up
-        np.savetxt(f, normals, fmt="vn %.4f %.4f %.4f")
-        np.savetxt(f, np.repeat(f_idx, 3, axis=1), fmt="f %d/%d/%d %d/%d/%d %d/%d/%d")
+def read_textured(path):
+    """(vertices, normals, uv, faces) as written by this stage; uv in [0, 1], v down the image."""
+    data = np.load(path)
+    return data["vertices"], data["normals"], data["uv"], data["faces"]
 
 
-def write_glb(path, verts, uv, faces, texture_path):
-    import trimesh
-    from PIL import Image
-
-    visual = trimesh.visual.TextureVisuals(
-        uv=np.column_stack([uv[:, 0], 1.0 - uv[:, 1]]), image=Image.open(texture_path)
-    )
-    trimesh.Trimesh(vertices=verts, faces=faces, visual=visual, process=False).export(path)
+if __name__ == "__main__":
+    command("texture", run)

@@ -12,14 +12,15 @@ def run_until_sfm():
     """run_until_sfm(zip_file, work, opts) -> (SfM stats, reconstruction): ingest, features and
     SfM of `zip_file` (a path or a file object) in the folder `work`, as a job runs them."""
     from cloud_backend.reconstruct import features, ingest, options, sfm
+    from cloud_backend.reconstruct.layout import Layout
     from cloud_backend.reconstruct.stage import mark_done
 
     def run(zip_file, work, opts):
         opts = options.resolve(opts)
         mark_done(work, "ingest", ingest.main(work, opts, zip_file=zip_file))
-        mark_done(work, "features", features.main(work, opts))
-        stats = sfm.main(work, opts)
-        return stats, sfm.load(work)
+        mark_done(work, "features", features.run(Layout(work), opts))
+        stats = sfm.run(Layout(work), opts)
+        return stats, sfm.load(Layout(work).sparse)
 
     return run
 

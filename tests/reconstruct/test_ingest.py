@@ -9,6 +9,7 @@ from PIL import Image
 
 from cloud_backend.reconstruct import ingest, options
 from cloud_backend.reconstruct.errors import ReconstructionError
+from cloud_backend.reconstruct.layout import Layout
 
 
 def photo(seed, size=(64, 48), exif_orientation=None, fmt="JPEG"):
@@ -35,7 +36,7 @@ def upload(files):
 
 def run(tmp_path, files):
     ingest.main(tmp_path, options.resolve(), zip_file=upload(files))
-    return ingest.load(tmp_path)
+    return ingest.read(Layout(tmp_path).ingest)
 
 
 def test_exif_rotated_photo_is_stored_upright(tmp_path):

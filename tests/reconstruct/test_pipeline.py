@@ -97,3 +97,23 @@ def test_resume_runs_only_unfinished_stages(finished, synthetic_scan, fast_optio
     assert {s: marker_path(work, s).stat().st_mtime_ns for s in before} == before
     assert calls[0][1] >= 0.5          # progress resumes where the job was, not at 0
     assert zipfile.ZipFile(work / "result.zip").testzip() is None
+
+
+def test_a_stage_runs_alone_on_a_work_folder_with_other_options(finished):
+    """`python -m cloud_backend.reconstruct.<stage> WORK_DIR KEY=JSON`: what a developer tuning
+    one stage does; it reads only what earlier stages left and marks itself done."""
+    import subprocess
+    import sys
+
+    work, result, _ = finished
+    before = json.loads(marker_path(work, "export").read_text())
+    out = subprocess.run([sys.executable, "-m", "cloud_backend.reconstruct.export", str(work), "preview_size=200"],
+                         check=True, capture_output=True, text=True).stdout
+    assert json.loads(out)["result_bytes"] == json.loads(marker_path(work, "export").read_text())["result_bytes"]
+    assert json.loads(marker_path(work, "export").read_text()) != before
+    with zipfile.ZipFile(work / "result.zip") as archive:
+        import cv2
+
+        preview = cv2.imdecode(np.frombuffer(archive.read("preview.png"), np.uint8), cv2.IMREAD_COLOR)
+        assert preview.shape[:2] == (200, 200)
+        assert json.loads(archive.read("report.json"))["options"]["preview_size"] == 200

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from cloud_backend.reconstruct import options, sfm, synthetic
+from cloud_backend.reconstruct.layout import Layout
 
 pytestmark = pytest.mark.slow
 
@@ -34,9 +35,9 @@ def test_nominal_intrinsics_keep_the_principal_point_and_a_rerun_starts_clean(tm
     buf.seek(0)
     k = camera_info["nominal_K"]
     run_until_sfm(buf, tmp_path, {"max_image_size": 480})
-    stats = sfm.main(tmp_path, options.resolve({"max_image_size": 480}))
+    stats = sfm.run(Layout(tmp_path), options.resolve({"max_image_size": 480}))
     assert stats["images_registered"] == 36 and stats["pose_priors"] == 36 and stats["units"] == "mm"
-    camera = sfm.load(tmp_path).cameras[1]
+    camera = sfm.load(Layout(tmp_path).sparse).cameras[1]
     assert [camera.width, camera.height] == camera_info["resolution"]   # K holds at this size
     # COLMAP puts pixel centres at +0.5, OpenCV's K at integers
     assert [camera.principal_point_x, camera.principal_point_y] == pytest.approx([k[0][2] + 0.5, k[1][2] + 0.5],
