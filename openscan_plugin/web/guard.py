@@ -102,11 +102,13 @@ class PanelGate:
         if digest in self._accepted:
             return True
         with self._check:
+            if digest in self._accepted:         # a page's parallel requests: checked by the first
+                return True
             ok = check_password_hash(self.password_hash, auth.password)
-        if ok:
-            if len(self._accepted) > 16:
-                self._accepted.clear()
-            self._accepted.add(digest)
+            if ok:
+                if len(self._accepted) > 16:
+                    self._accepted.clear()
+                self._accepted.add(digest)
         return ok
 
     def _reload(self) -> None:

@@ -23,7 +23,7 @@ EVIL = "http://evil.example"
 class Panel:
     """The running panel: `url`, the rig config file, and the parts behind it."""
 
-    def __init__(self, tmp_path, config: dict):
+    def __init__(self, tmp_path, config: dict, rig: bool = True):
         self.config = tmp_path / "rig.json"
         self.config.write_text(json.dumps(config))
         self.scans = tmp_path / "scans"
@@ -31,8 +31,8 @@ class Panel:
         settings = load_settings(str(self.config), data_dir=tmp_path / "rig", scans_dir=self.scans)
         self.service = CloudService(settings)
         self.service.start_worker(retry_after=0.5)
-        self.rig = build_simulated_rig(load_profile("mini"), size=(160, 120))
-        self.controller = ScanController(self.rig, self.service)
+        self.rig = build_simulated_rig(load_profile("mini"), size=(160, 120)) if rig else None
+        self.controller = ScanController(self.rig, self.service) if rig else None
         self.app = create_app(self.service, controller=self.controller)
         self.web = WebServer(self.app, "127.0.0.1", 0)
         self.web.start()
@@ -45,9 +45,11 @@ class Panel:
         return self.controller.status()["angles"]
 
     def close(self):
-        self.controller.close()
+        if self.controller:
+            self.controller.close()
         self.web.stop()
-        self.rig.close()
+        if self.rig:
+            self.rig.close()
         self.service.stop()
 
 
@@ -63,8 +65,8 @@ def umask_022():
 def panel(tmp_path, umask_022):
     panels = []
 
-    def start(config=None):
-        panels.append(Panel(tmp_path, config or {"cloud": {"part_size": 100_000}}))
+    def start(config=None, rig=True):
+        panels.append(Panel(tmp_path, config or {"cloud": {"part_size": 100_000}}, rig))
         return panels[-1]
     yield start
     for p in panels:
