@@ -58,3 +58,30 @@ def test_openscan_rig_sends_the_password(panel):
     assert result.exit_code == 1 and "the panel has a password: give --password" in result.output
     result = runner.invoke(main, ["rig", "--url", p.url, "status"], env={"OPENSCAN_PANEL_PASSWORD": PASSWORD})
     assert result.exit_code == 0 and result.output.startswith("rig idle"), result.output
+
+
+def test_the_pages_work_behind_the_password_in_a_browser(tmp_path):
+    """`openscan daemon --simulate` in Chromium: without the password the page is refused;
+    with it, the live status (event stream) and a jog work as before."""
+    import pytest
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.web.test_browser import ARGS, CHROMIUM
+    from tests.web.test_scan_browser import start_daemon
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed")
+    daemon = start_daemon(tmp_path, {})
+    url, _ = next(daemon)
+    try:
+        set_password(tmp_path / "rig.json", PASSWORD)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            assert browser.new_context().request.get(url).status == 401
+            page = browser.new_context(http_credentials={"username": "openscan", "password": PASSWORD}).new_page()
+            page.goto(url)
+            expect(page.locator("#connection")).to_have_text("live", timeout=30_000)
+            page.click('.jog[data-motor="turntable"] button[data-deg="45"]')
+            expect(page.locator("#turntable-angle")).to_have_text("45.0")
+            browser.close()
+    finally:
+        next(daemon, None)
