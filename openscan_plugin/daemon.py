@@ -137,7 +137,6 @@ def register(main: click.Group) -> None:
                                     trigger_factory=trigger_factory,
                                     controller_factory=controller_factory))
 
-
     @main.command("panel-password")
     @config_option
     @click.option("--off", is_flag=True, help="remove the password: the panel is open on the LAN again")

@@ -14,7 +14,8 @@ DEFAULT_URL = os.environ.get("OPENSCAN_DAEMON_URL", "http://127.0.0.1:8080")
 def _call(daemon: dict, path: str, body: dict | None = None) -> dict:
     url = daemon["url"]
     target = f"{url.rstrip('/')}/scan/api/{path}"
-    auth = ("openscan", daemon["password"]) if daemon.get("password") else None
+    from .web.guard import USER
+    auth = (USER, daemon["password"]) if daemon.get("password") else None
     try:
         r = requests.request("POST" if body is not None else "GET", target, json=body, auth=auth, timeout=30)
     except requests.RequestException as exc:

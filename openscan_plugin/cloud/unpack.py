@@ -59,7 +59,7 @@ def unpack_result(zip_path: Path, target: Path, limits: UnpackLimits = UnpackLim
             check(entries, zip_path.stat().st_size, shutil.disk_usage(target.parent).free, limits)
             tmp.mkdir()
             for info in entries:
-                _extract(zf, info, tmp, limits)
+                _extract(zf, info, tmp)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)       # never a half-unpacked model on the card
         raise
@@ -100,7 +100,7 @@ def safe_name(name: str) -> PurePosixPath:
     return path
 
 
-def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, root: Path, limits: UnpackLimits) -> None:
+def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, root: Path) -> None:
     dest = root / safe_name(info.filename)
     if info.is_dir():
         dest.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,7 @@ from typing import Callable, Optional
 from .client import Cancelled, CloudClient, CloudError, TransientError
 from .package import PackageError, ScanPackage
 from .queue import Entry, UploadQueue
-from .unpack import UnpackLimits, unpack_result
+from .unpack import UnpackError, UnpackLimits, unpack_result
 
 log = logging.getLogger(__name__)
 MODEL_DIR = "model"          # OpenScan3 unpacks results into <project>/model/ as well
@@ -193,7 +193,11 @@ def fetch_result(client: CloudClient, dlink: str, folder, project: str,
     folder = Path(folder)
     (folder / RESULT_DIR).mkdir(exist_ok=True)
     zip_path = client.download(dlink, folder / RESULT_DIR / project, progress, max_bytes=limits.max_bytes)
-    return unpack_result(zip_path, folder / MODEL_DIR, limits)
+    try:
+        return unpack_result(zip_path, folder / MODEL_DIR, limits)
+    except UnpackError:
+        zip_path.unlink()            # a refused result is no 'result link' and must not take the space
+        raise
 
 
 class _AnyEvent:

@@ -23,7 +23,7 @@ import threading
 from urllib.parse import urlsplit
 
 from flask import jsonify, request
-from werkzeug.security import check_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..config import ConfigError, config_path, read_user_config, write_user_config
 
@@ -34,7 +34,6 @@ CHALLENGE = 'Basic realm="OpenScan rig", charset="UTF-8"'
 
 def set_password(password: str | None, config_file=None):
     """Store the panel password's hash in the rig config (None: no password); returns the file."""
-    from werkzeug.security import generate_password_hash
     user = read_user_config(config_file)
     panel = user.setdefault("panel", {})
     if password:

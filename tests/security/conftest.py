@@ -14,7 +14,6 @@ from openscan_plugin.daemon import WebServer
 from openscan_plugin.hardware.sim.rig import build_simulated_rig
 from openscan_plugin.scan.controller import ScanController
 from openscan_plugin.web import create_app
-from tests.backend.server import Server  # noqa: F401  (tests.cloud.conftest imports it too)
 from tests.cloud.conftest import backend, make_photos  # noqa: F401  (a real backend per test)
 
 EVIL = "http://evil.example"

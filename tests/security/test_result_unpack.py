@@ -53,6 +53,7 @@ def test_a_hostile_result_is_refused_with_the_reason(panel, hostile_server, tmp_
     assert message in e["error"], e
     scan = p.scans / "owl"
     assert not (scan / "model").exists() and not (scan / "model.new").exists()
+    assert list((scan / "cloud").iterdir()) == []          # nor the refused zip
     assert not list(tmp_path.rglob("escaped.txt"))
     assert sum(f.stat().st_size for f in scan.rglob("*") if f.is_file()) < 1_000_000
 
