@@ -141,10 +141,8 @@ def _same_origin() -> bool:
     if source == "null":       # sandboxed frames, file:// pages: never the panel itself
         return False
     try:
-        origin = urlsplit(source)
-        return _endpoint(origin.hostname, origin.port) == _endpoint(_host(request.host), urlsplit(
-            "//" + request.host).port)
-    except ValueError:
+        return _endpoint(urlsplit(source)) == _endpoint(urlsplit("//" + request.host))
+    except ValueError:         # a malformed URL or port
         return False
 
 
@@ -156,9 +154,10 @@ def _host(host_header: str) -> str | None:
         return None
 
 
-def _endpoint(host, port):
-    # the default ports stand for "none given": a TLS proxy in front may say 443 where we see 80
-    return host, None if port in (80, 443) else port
+def _endpoint(url):
+    """(host, port) of a split URL; the default ports count as none given (a TLS proxy in
+    front may say 443 where the panel sees 80)."""
+    return url.hostname, None if url.port in (80, 443) else url.port
 
 
 def _error(message: str, status: int):
