@@ -15,6 +15,7 @@ from pathlib import Path
 
 PROFILE_PACKAGE = "openscan_plugin.profiles"
 DEFAULT_CONFIG = Path("~/.config/openscan/rig.json")
+PRIVATE = 0o600                 # files that hold the token: the owner (the rig's user) only
 
 
 class ConfigError(ValueError):
@@ -66,13 +67,33 @@ def read_user_config(path: str | os.PathLike | None = None) -> dict:
 
 
 def write_user_config(data: dict, path: str | os.PathLike | None = None) -> Path:
-    """Write the config atomically (temp file + rename) so a power cut never leaves half a file."""
+    """Write the config atomically (temp file + rename) so a power cut never leaves half a file,
+    readable by its owner only (it holds the cloud token and the panel's password hash)."""
     p = config_path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(p.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE)
+    with os.fdopen(fd, "w") as f:
+        os.fchmod(fd, PRIVATE)          # a leftover tmp file keeps its old mode through O_CREAT
+        f.write(json.dumps(data, indent=2) + "\n")
     os.replace(tmp, p)
     return p
+
+
+def make_private(*paths: str | os.PathLike, create: bool = False) -> None:
+    """Owner-only mode for files holding secrets, tightening ones an older version wrote; with
+    `create` a missing file is made empty first (SQLite then keeps its mode, -wal/-shm too)."""
+    for path in paths:
+        if not create and not os.path.exists(path):
+            continue
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CREAT, PRIVATE)
+            try:
+                os.fchmod(fd, PRIVATE)
+            finally:
+                os.close(fd)
+        except PermissionError:
+            pass                        # not ours to change (e.g. a config the admin owns)
 
 
 def load_profile(profile: str | None = None, shield: str | None = None,

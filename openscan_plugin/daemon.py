@@ -12,7 +12,7 @@ import threading
 
 import click
 
-from .cloud.cli import with_cloud_options
+from .cloud.cli import config_option, with_cloud_options
 from .cloud.settings import load_settings
 from .sdnotify import notify, watchdog_interval
 
@@ -136,6 +136,18 @@ def register(main: click.Group) -> None:
         raise SystemExit(run_daemon(settings, host=host, port=port, web=not no_web,
                                     trigger_factory=trigger_factory,
                                     controller_factory=controller_factory))
+
+    @main.command("panel-password")
+    @config_option
+    @click.option("--off", is_flag=True, help="remove the password: the panel is open on the LAN again")
+    def panel_password(config_file, off):
+        """Protect the web panel with a password (asked twice; HTTP Basic auth, user name
+        `openscan`). Applies at once, also to a running daemon."""
+        from .web.guard import set_password
+        password = None if off else click.prompt("panel password", hide_input=True,
+                                                 confirmation_prompt=True)
+        path = set_password(password, config_file)
+        click.echo(f"panel password {'removed' if off else 'set'} in {path}")
 
 
 def _controller(profile: dict, service, simulate: bool, required: bool):

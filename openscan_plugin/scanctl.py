@@ -11,14 +11,19 @@ import requests
 DEFAULT_URL = os.environ.get("OPENSCAN_DAEMON_URL", "http://127.0.0.1:8080")
 
 
-def _call(url: str, path: str, body: dict | None = None) -> dict:
+def _call(daemon: dict, path: str, body: dict | None = None) -> dict:
+    url = daemon["url"]
     target = f"{url.rstrip('/')}/scan/api/{path}"
+    from .web.guard import USER
+    auth = (USER, daemon["password"]) if daemon.get("password") else None
     try:
-        r = requests.post(target, json=body, timeout=30) if body is not None else requests.get(target, timeout=30)
+        r = requests.request("POST" if body is not None else "GET", target, json=body, auth=auth, timeout=30)
     except requests.RequestException as exc:
         raise click.ClickException(f"no openscan daemon at {url} ({exc.__class__.__name__}); "
                                    "start it with `openscan daemon` or give --url") from None
     data = r.json() if r.headers.get("Content-Type", "").startswith("application/json") else {}
+    if r.status_code == 401:
+        raise click.ClickException("the panel has a password: give --password or $OPENSCAN_PANEL_PASSWORD")
     if not r.ok:
         raise click.ClickException(data.get("error") or f"{r.status_code} from {target}")
     return data
@@ -42,18 +47,20 @@ def describe(s: dict) -> str:
 
 @click.group("rig")
 @click.option("--url", default=DEFAULT_URL, show_default=True, help="the daemon ($OPENSCAN_DAEMON_URL)")
+@click.option("--password", envvar="OPENSCAN_PANEL_PASSWORD",
+              help="the panel's password, if it has one ($OPENSCAN_PANEL_PASSWORD)")
 @click.pass_context
-def rig(ctx, url):
+def rig(ctx, url, password):
     """The daemon's scan: status, start, pause, resume, cancel (shared with the page and button)."""
-    ctx.obj = url
+    ctx.obj = {"url": url, "password": password}
 
 
 @rig.command()
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def status(url, as_json):
+def status(daemon, as_json):
     """What the rig is doing: the scan's state, i of N, ETA, its upload."""
-    s = _call(url, "status")
+    s = _call(daemon, "status")
     click.echo(json.dumps(s, indent=1) if as_json else describe(s))
 
 
@@ -65,7 +72,7 @@ def status(url, as_json):
 @click.option("--name", help="scan folder name (default scan-<date>-<time>)")
 @click.option("--upload/--no-upload", default=True, show_default=True, help="upload when finished")
 @click.pass_obj
-def start(url, points, profile, rings, stack, name, upload):
+def start(daemon, points, profile, rings, stack, name, upload):
     """Start a scan on the daemon's rig."""
     body = {"profile": profile, "upload": upload}
     if points is not None:
@@ -79,14 +86,14 @@ def start(url, points, profile, rings, stack, name, upload):
         body["focus_stack"] = stack
     if name:
         body["name"] = name
-    click.echo(describe(_call(url, "scan/start?source=cli", body)))
+    click.echo(describe(_call(daemon, "scan/start?source=cli", body)))
 
 
 def _action(name: str, doc: str):
     @rig.command(name=name, help=doc)
     @click.pass_obj
-    def command(url):
-        click.echo(describe(_call(url, f"scan/{name}", {})))
+    def command(daemon):
+        click.echo(describe(_call(daemon, f"scan/{name}", {})))
     return command
 
 

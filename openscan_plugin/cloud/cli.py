@@ -231,7 +231,8 @@ def download(server, token, data_dir, config_file, what, out):
                 bar.total = total or None
                 bar.n = done
                 bar.refresh()
-            model = fetch_result(client, info["dlink"], folder, project, progress)
+            model = fetch_result(client, info["dlink"], folder, project, progress,
+                                 settings.result_limits)
     except CloudError as exc:
         raise click.ClickException(str(exc)) from None
     finally:

@@ -221,8 +221,10 @@ class CloudClient:
             last = state
             self.sleep(delay)
 
-    def download(self, url: str, dest: Path, on_progress: Callable[[int, int], None] = lambda d, t: None) -> Path:
-        """Fetch the result zip into `dest`, resuming `dest.part` with Range after a cut."""
+    def download(self, url: str, dest: Path, on_progress: Callable[[int, int], None] = lambda d, t: None,
+                 max_bytes: int | None = None) -> Path:
+        """Fetch the result zip into `dest`, resuming `dest.part` with Range after a cut. A zip
+        over `max_bytes` is refused (and its part deleted): a server must not fill the card."""
         dest, tmp = Path(dest), Path(str(dest) + ".part")
         retry = self.retry.new(status_forcelist=None)
         while True:
@@ -245,6 +247,10 @@ class CloudClient:
                                 raise Cancelled()
                             f.write(chunk)
                             have += len(chunk)
+                            if max_bytes is not None and max(have, total) > max_bytes:
+                                tmp.unlink()
+                                raise CloudError(f"the result zip is larger than {max_bytes / 1e6:.1f} MB "
+                                                 "(cloud.result_limits.max_bytes)")
                             on_progress(have, total)
                     if total and have < total:
                         raise requests.exceptions.ChunkedEncodingError("short read")

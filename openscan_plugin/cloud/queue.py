@@ -15,6 +15,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Optional
 
+from ..config import make_private
 from .client import unique_name
 
 ACTIVE = ("queued", "uploading", "processing", "downloading")   # the worker resumes these
@@ -96,6 +97,9 @@ class UploadQueue:
     def __init__(self, path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # the entries hold the token: owner-only, before SQLite creates the file with the umask's mode
+        make_private(self.path, create=True)
+        make_private(f"{self.path}-wal", f"{self.path}-shm")
         with self._db() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)

@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 from typing import Optional
 
+from ..config import config_path, make_private
 from .client import CloudClient, CloudError
 from .package import ScanPackage
 from .queue import ACTIVE, AlreadyQueued, Entry, UploadQueue
@@ -19,6 +20,7 @@ class CloudService:
     def __init__(self, settings):
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        make_private(config_path(settings.config_file))    # the token, written 0644 by older versions
         self.queue = UploadQueue(settings.queue_path)
         self.worker: Optional[Worker] = None
         self._thread: Optional[threading.Thread] = None
@@ -31,7 +33,7 @@ class CloudService:
             log.info("another process works the upload queue; this one only queues")
             return False
         self.worker = Worker(self.queue, client_factory=self.settings.client_factory(),
-                             retry_after=retry_after)
+                             retry_after=retry_after, limits=self.settings.result_limits)
         self._thread = threading.Thread(target=self.worker.run_forever, name="upload-queue", daemon=True)
         self._thread.start()
         return True

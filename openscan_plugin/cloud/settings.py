@@ -3,12 +3,13 @@ environment: server, token, part size, the data dir (queue DB) and the scans fol
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 from ..config import read_user_config, write_user_config
 from .package import PART_SIZE
+from .unpack import UnpackLimits
 
 DEFAULT_DATA_DIR = Path("~/.local/share/openscan")
 
@@ -22,6 +23,7 @@ class CloudSettings:
     scans_dir: Path
     retries: int = 6
     config_file: Optional[str] = None
+    result_limits: UnpackLimits = field(default_factory=UnpackLimits)
 
     def client_factory(self):
         """CloudClient with this rig's retry budget (network errors, 5xx)."""
@@ -54,4 +56,5 @@ def load_settings(config_file=None, *, server=None, token=None, part_size=None, 
     return CloudSettings(server=server or cloud.get("server"), token=token or cloud.get("token"),
                          part_size=int(part_size or cloud.get("part_size") or PART_SIZE),
                          data_dir=data, scans_dir=scans, retries=int(cloud.get("retries", 6)),
-                         config_file=config_file)
+                         config_file=config_file,
+                         result_limits=UnpackLimits.from_config(cloud.get("result_limits")))

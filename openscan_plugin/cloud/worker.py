@@ -11,7 +11,6 @@ import fcntl
 import json
 import logging
 import os
-import shutil
 import threading
 import time
 import zipfile
@@ -21,6 +20,7 @@ from typing import Callable, Optional
 from .client import Cancelled, CloudClient, CloudError, TransientError
 from .package import PackageError, ScanPackage
 from .queue import Entry, UploadQueue
+from .unpack import UnpackError, UnpackLimits, unpack_result
 
 log = logging.getLogger(__name__)
 MODEL_DIR = "model"          # OpenScan3 unpacks results into <project>/model/ as well
@@ -54,8 +54,8 @@ class Worker:
     `cancel_current()` stops the entry in flight for good (the user pressed cancel)."""
 
     def __init__(self, queue: UploadQueue, *, client_factory: Callable[..., CloudClient] = CloudClient,
-                 idle_poll: float = 1.0, retry_after: float = 10.0):
-        self.queue, self.client_factory = queue, client_factory
+                 idle_poll: float = 1.0, retry_after: float = 10.0, limits: UnpackLimits = UnpackLimits()):
+        self.queue, self.client_factory, self.limits = queue, client_factory, limits
         self.idle_poll, self.retry_after = idle_poll, retry_after
         self.stop = threading.Event()
         self.wake = threading.Event()
@@ -163,7 +163,7 @@ class Worker:
 
         def progress(done, total):
             self.live[e.id] = {"download_done": done, "download_total": total}
-        model = fetch_result(client, e.dlink, e.folder, e.project, progress)
+        model = fetch_result(client, e.dlink, e.folder, e.project, progress, self.limits)
         self._set(e.id, state="done", result=str(model), error=None)
 
     def _set(self, entry_id: int, **values) -> None:
@@ -186,33 +186,18 @@ def reset_entry(queue: UploadQueue, entry_id: int, client_factory=CloudClient) -
 
 
 def fetch_result(client: CloudClient, dlink: str, folder, project: str,
-                 progress: Callable[[int, int], None] = lambda done, total: None) -> Path:
+                 progress: Callable[[int, int], None] = lambda done, total: None,
+                 limits: UnpackLimits = UnpackLimits()) -> Path:
     """Download a project's result zip to <folder>/cloud/<project> (kept: the 'result link')
-    and unpack it into <folder>/model/; returns the model folder. `folder` must exist."""
+    and unpack it into <folder>/model/ within `limits`; returns the model folder. `folder` must exist."""
     folder = Path(folder)
     (folder / RESULT_DIR).mkdir(exist_ok=True)
-    zip_path = client.download(dlink, folder / RESULT_DIR / project, progress)
-    return unpack_result(zip_path, folder / MODEL_DIR)
-
-
-def unpack_result(zip_path: Path, target: Path) -> Path:
-    """Unpack the result zip into `target` (replacing an older model), refusing paths that
-    would land outside it. Unpacked next to it first, so a bad zip never destroys a model."""
-    target = Path(target)
-    tmp = target.with_name(target.name + ".new")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    with zipfile.ZipFile(zip_path) as zf:
-        root = tmp.resolve()
-        for info in zf.infolist():
-            dest = (tmp / info.filename).resolve()
-            if not dest.is_relative_to(root):
-                raise CloudError(f"the result zip holds an unsafe path: {info.filename}")
-        zf.extractall(tmp)
-    if target.exists():
-        shutil.rmtree(target)
-    tmp.replace(target)
-    return target
+    zip_path = client.download(dlink, folder / RESULT_DIR / project, progress, max_bytes=limits.max_bytes)
+    try:
+        return unpack_result(zip_path, folder / MODEL_DIR, limits)
+    except UnpackError:
+        zip_path.unlink()            # a refused result is no 'result link' and must not take the space
+        raise
 
 
 class _AnyEvent:

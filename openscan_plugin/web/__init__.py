@@ -1,11 +1,13 @@
 """The rig's cloud panel and scan-control page: Flask blueprints (mount them into the rig's web
-interface with `init_cloud(app, service)` and `init_scan(app, controller)`) and a standalone app
-for `openscan serve` / `openscan daemon`."""
+interface with `init_cloud(app, service)` and `init_scan(app, controller)`, and `protect(app)`
+for the host, origin and password checks) and a standalone app for `openscan serve` /
+`openscan daemon`."""
 from __future__ import annotations
 
 from flask import Flask
 
 from .blueprint import bp, init_cloud
+from .guard import protect
 
 
 def create_app(service, url_prefix: str = "/cloud", controller=None) -> Flask:
@@ -14,6 +16,7 @@ def create_app(service, url_prefix: str = "/cloud", controller=None) -> Flask:
     is one, else to the panel."""
     from flask import redirect, url_for
     app = Flask(__name__)
+    protect(app, service.settings.config_file)     # host, origin and password checks for every route
     init_cloud(app, service, url_prefix=url_prefix)
     home = "openscan_cloud.page"
     if controller is not None:
@@ -24,4 +27,4 @@ def create_app(service, url_prefix: str = "/cloud", controller=None) -> Flask:
     return app
 
 
-__all__ = ["bp", "create_app", "init_cloud"]
+__all__ = ["bp", "create_app", "init_cloud", "protect"]

@@ -69,10 +69,10 @@ def test_click_upload_and_watch_it_finish(panel_url, tmp_path):
         seen, uploaded = set(), []
         deadline = time.monotonic() + 90
         while "done" not in seen:                              # what a user sees, polled
-            state = status.get_attribute("data-state")
+            # state and text in one read: the page may re-render between two
+            state, text = status.evaluate("e => [e.dataset.state, e.innerText]")
             if state:
                 seen.add(state)
-                text = status.inner_text()
                 if state == "uploading":
                     m = re.search(r"uploading ([\d.]+) MB / 4\.0 MB, part (\d)/5", text)
                     assert m, text
