@@ -33,7 +33,7 @@ DEFAULTS = {
     "fusion_min_num_pixels": 3,
     "fusion_cache_gb": 2.0,        # depth maps and photos fusion holds at once (LRU): memory independent of the count
     # -- mesh
-    "poisson_depth": None,         # (quality) 8: a 256^3 octree; each step doubles the time
+    "poisson_depth": None,         # (quality) deepest octree (8: 256^3); the points' spacing picks the depth below it
     "trim_spacings": 10,           # drop Poisson surface farther than this many point spacings from the points
     "mesh_faces": None,            # (quality) face budget after decimation
     "smooth_iterations": 5,
@@ -52,9 +52,9 @@ QUALITY = {
     "preview": {"max_image_size": 1600, "max_num_features": 4096, "dense_max_image_size": 800,
                 "poisson_depth": 8, "mesh_faces": 50_000, "texture_size": 2048},
     "standard": {"max_image_size": 2400, "max_num_features": 8192, "dense_max_image_size": 1600,
-                 "poisson_depth": 9, "mesh_faces": 200_000, "texture_size": 4096},
+                 "poisson_depth": 10, "mesh_faces": 200_000, "texture_size": 4096},
     "high": {"max_image_size": 3200, "max_num_features": 8192, "dense_max_image_size": 0,
-             "poisson_depth": 10, "mesh_faces": 1_000_000, "texture_size": 8192},
+             "poisson_depth": 12, "mesh_faces": 1_000_000, "texture_size": 8192},
 }
 
 
