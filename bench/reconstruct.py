@@ -6,6 +6,7 @@
     python bench/reconstruct.py synthetic          # rendered scan of a known mesh: chamfer
     python bench/reconstruct.py /tmp/scan48        # a rig scan folder (openscan scan --simulate):
                                                    # manifest used, chamfer vs ground_truth/mesh.ply
+    python bench/reconstruct.py ~/photos/owl       # any folder of photos (phone, DSLR)
 
 Prints per-stage timings, registered images, pose error against ground truth
 (templeRing's par file, DTU's cameras_KRt.txt), surface error for the synthetic
@@ -55,15 +56,16 @@ def make_zip(name, target, masks=True):
                 archive.write(folder / photo["file"], photo["file"])
             archive.write(folder / "manifest.json", "manifest.json")
         return folder
-    folder = DATASETS / name
-    images = sorted((folder / "images").iterdir())
+    folder = DATASETS / name if (DATASETS / name).is_dir() else pathlib.Path(name)   # or any folder of photos
+    image_dir = folder / "images" if (folder / "images").is_dir() else folder
+    images = sorted(p for p in image_dir.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
     masks = sorted((folder / "mask").iterdir()) if masks and (folder / "mask").exists() else []
     with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as archive:
         for path in images:
             archive.write(path, path.name)
         for image, mask in zip(images, masks):   # DTU: mask/000.png belongs to images/000000.png
             archive.write(mask, f"masks/{image.name}.png")
-    return folder / "images"
+    return image_dir
 
 
 def rig_ground_truth(folder):
