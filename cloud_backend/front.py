@@ -6,8 +6,9 @@ all 16 threads. Here the worker's event loop reads ahead instead, without a thre
 request head and the first bytes of its body (``PREREAD``, or the whole body when smaller) have
 arrived; only then does a thread run the request. Idle connections and slow heads are closed
 after ``HEAD_SECONDS`` (a 408 when part of a head arrived). Threads read the rest of a body with
-a deadline per read (``READ_SECONDS``): a body that stalls breaks off, and the part upload keeps
-the bytes that arrived for the client to resume (tus). Errors gunicorn answers itself (request
+a deadline per read (``READ_SECONDS``) and a minimum average rate (``MIN_RATE``): a body that
+stalls or trickles breaks off, and the part upload keeps the bytes that arrived for the client to
+resume (tus). Errors gunicorn answers itself (request
 line too long, bad request line, headers too large) are JSON like the API's.
 """
 import json
@@ -25,8 +26,10 @@ MAX_HEAD = MAX_REQUEST_LINE + (32 << 10)  # the request line plus its header fie
 PREREAD = 16 << 10  # body bytes that must arrive before a thread takes the request
 HEAD_SECONDS = 20.0  # to send a request head (and PREREAD), and to idle between requests
 READ_SECONDS = 30.0  # a thread waits this long for each read of a body, and each write
-_CONTENT_LENGTH = re.compile(rb"^content-length:[ \t]*(\d+)[ \t]*$", re.I | re.M)
-_EXPECT_CONTINUE = re.compile(rb"^expect:[ \t]*100-continue[ \t]*$", re.I | re.M)
+MIN_RATE = 1024  # bytes/s a body must average once a thread reads it for READ_SECONDS
+_CONTENT_LENGTH = re.compile(rb"^content-length:[ \t]*(\d+)[ \t]*\r?$", re.I | re.M)
+_CHUNKED = re.compile(rb"^transfer-encoding:.*chunked", re.I | re.M)
+_EXPECT_CONTINUE = re.compile(rb"^expect:[ \t]*100-continue[ \t]*\r?$", re.I | re.M)
 _REASONS = {400: "Bad Request", 408: "Request Timeout", 414: "URI Too Long",
             431: "Request Header Fields Too Large", 500: "Internal Server Error"}
 
@@ -37,21 +40,24 @@ class RequestError(Exception):
         self.status, self.message = status, message
 
 
-def request_ready(data):
-    """Whether ``data`` (what a connection sent so far) holds a request head and its first body
-    bytes. Returns True, or False to wait for more; raises RequestError for a head that is too
-    large. Anything else wrong with the head is left to gunicorn's parser."""
-    line_end = data.find(b"\r\n")
-    if line_end > MAX_REQUEST_LINE or (line_end < 0 and len(data) > MAX_REQUEST_LINE):
+def request_size(data, scanned=0):
+    """How many bytes of a connection's ``data`` must arrive before a thread takes the request:
+    its head and the first PREREAD bytes of its body (or the whole body when shorter). None
+    while the head is incomplete (``scanned``: bytes already searched for its end). Raises
+    RequestError for a head that is too large; anything else wrong with it is left to gunicorn.
+    A chunked body (OpenScan3 streams parts so) is ready at PREREAD bytes or at its last chunk."""
+    if len(data) > MAX_REQUEST_LINE and data.find(b"\r\n", 0, MAX_REQUEST_LINE + 2) < 0:
         raise RequestError(414, f"the request line is longer than {MAX_REQUEST_LINE} bytes")
-    head_end = data.find(b"\r\n\r\n")
+    head_end = data.find(b"\r\n\r\n", max(scanned - 3, 0))
     if head_end < 0:
         if len(data) > MAX_HEAD:
             raise RequestError(431, f"the request head is longer than {MAX_HEAD} bytes")
-        return False
-    lengths = _CONTENT_LENGTH.findall(data, 0, head_end + 2)
-    body = int(lengths[-1]) if lengths else 0
-    return len(data) - (head_end + 4) >= min(body, PREREAD)
+        return None
+    head, body_start = data[:head_end + 2], head_end + 4
+    if _CHUNKED.search(head):
+        return body_start + PREREAD
+    lengths = _CONTENT_LENGTH.findall(head)
+    return body_start + min(int(lengths[-1]) if lengths else 0, PREREAD)
 
 
 def error_response(status, message, reason=None):
@@ -77,13 +83,28 @@ def _send(sock, data):
 
 
 class _DeadlineSocket(socket.socket):
-    """A client socket whose blocking mode has a deadline per read and write."""
+    """A client socket whose blocking mode (a thread's) has a deadline per read and write, and
+    gives up on a body that arrives slower than MIN_RATE on average: a thread is not held by
+    a client that sent PREREAD quickly and trickles after it."""
+    _since, _got = None, 0
 
     def setblocking(self, flag):
         if flag:
             self.settimeout(READ_SECONDS)
-        else:
+        else:  # back to the event loop: the next thread measures afresh
             super().setblocking(False)
+            self._since = None
+
+    def recv(self, size, flags=0):
+        data = super().recv(size, flags)
+        if self.gettimeout():
+            now = time.monotonic()
+            if self._since is None:
+                self._since, self._got = now, 0
+            self._got += len(data)
+            if now - self._since > READ_SECONDS and self._got < MIN_RATE * (now - self._since):
+                raise TimeoutError(f"the body arrives slower than {MIN_RATE} bytes/s")
+        return data
 
 
 class Worker(ThreadWorker):
@@ -111,11 +132,11 @@ class Worker(ThreadWorker):
             super().enqueue_req(conn)
             return
         conn.ahead = bytearray(conn.parser.unreader.take_buffered() if conn.parser else b"")
-        conn.continued = False
+        conn.need = None
         conn.timeout = time.monotonic() + HEAD_SECONDS
         self.pending_conns.append(conn)  # stays sorted: every entry gets the same delay
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._read_ahead, conn))
-        self._check_ahead(conn)
+        self._check_ahead(conn, 0)
 
     def _read_ahead(self, conn, _sock=None):
         try:
@@ -124,25 +145,27 @@ class Worker(ThreadWorker):
             return
         except OSError:
             data = b""
-        if not data:
-            self._drop(conn)
+        if not data:  # the client is gone (or sends no more): a part keeps what arrived
+            self._dispatch(conn) if conn.need is not None else self._drop(conn)
             return
         conn.ahead += data
-        self._check_ahead(conn)
+        self._check_ahead(conn, len(conn.ahead) - len(data))
 
-    def _check_ahead(self, conn):
-        try:
-            ready = request_ready(conn.ahead)
-        except RequestError as e:
-            self.log.warning("Invalid request from ip=%s: %s", conn.client[0], e.message)
-            self._drop(conn, error_response(e.status, e.message))
-            return
-        if ready:
+    def _check_ahead(self, conn, scanned):
+        if conn.need is None:
+            try:
+                conn.need = request_size(conn.ahead, scanned)
+            except RequestError as e:
+                self.log.warning("Invalid request from ip=%s: %s", conn.client[0], e.message)
+                self._drop(conn, error_response(e.status, e.message))
+                return
+            if conn.need is None:
+                return
+            if _EXPECT_CONTINUE.search(conn.ahead, 0, conn.need) and len(conn.ahead) < conn.need:
+                # the client waits for this before its body; gunicorn may send another (harmless)
+                _send(conn.sock, b"HTTP/1.1 100 Continue\r\n\r\n")
+        if len(conn.ahead) >= conn.need or conn.ahead.endswith(b"\r\n0\r\n\r\n"):
             self._dispatch(conn)
-        elif not conn.continued and _EXPECT_CONTINUE.search(conn.ahead.split(b"\r\n\r\n")[0]):
-            # the client waits for this before its body; gunicorn may send another (harmless)
-            conn.continued = True
-            _send(conn.sock, b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def _unwatch(self, conn):
         self.pending_conns.remove(conn)
@@ -165,10 +188,10 @@ class Worker(ThreadWorker):
         """Connections past HEAD_SECONDS: a head that did not complete gets a 408; a complete
         head whose body trickles goes to a thread with what arrived, and the body ends there
         (the upload keeps those bytes for a resume, and answers how many it holds)."""
-        now = time.monotonic()
+        now = time.monotonic() if self.alive else float("inf")  # stopping: all of them now
         while self.pending_conns and self.pending_conns[0].timeout <= now:
             conn = self.pending_conns[0]
-            if b"\r\n\r\n" in conn.ahead:
+            if conn.need is not None:
                 try:
                     conn.sock.shutdown(socket.SHUT_RD)
                 except OSError:
