@@ -115,15 +115,20 @@ class Worker(ThreadWorker):
         super().init_process()
 
     def accept(self, listener):
-        try:
-            client, addr = listener.accept()
-        except BlockingIOError:
-            return
-        except OSError:  # e.g. ECONNABORTED: the client gave up while queued
-            return
-        client = _DeadlineSocket(client.family, client.type, client.proto, fileno=client.detach())
-        self.nr_conns += 1
-        self.enqueue_req(TConn(self.cfg, client, addr, listener.getsockname()))
+        """Accept what is queued (a batch: a flood of connections must not outpace us)."""
+        for _ in range(64):
+            if self.nr_conns >= self.worker_connections:
+                return
+            try:
+                client, addr = listener.accept()
+            except BlockingIOError:
+                return
+            except OSError:  # e.g. ECONNABORTED: the client gave up while queued
+                continue
+            client = _DeadlineSocket(client.family, client.type, client.proto,
+                                     fileno=client.detach())
+            self.nr_conns += 1
+            self.enqueue_req(TConn(self.cfg, client, addr, listener.getsockname()))
 
     def enqueue_req(self, conn):
         """Every path to a thread (new connection, kept alive, pipelined) comes here."""
