@@ -4,12 +4,12 @@ gthread hands every new connection to a thread, which then blocks until the clie
 whole request head (and, later, each piece of the body): 16 idle or trickling connections took
 all 16 threads. Here the worker's event loop reads ahead instead, without a thread, until the
 request head and the first bytes of its body (``PREREAD``, or the whole body when smaller) have
-arrived; only then does a thread run the request. Idle connections and slow heads are closed
-after ``HEAD_SECONDS`` (a 408 when part of a head arrived). Threads read the rest of a body with
-a deadline per read (``READ_SECONDS``) and a minimum average rate (``MIN_RATE``): a body that
-stalls or trickles breaks off, and the part upload keeps the bytes that arrived for the client to
-resume (tus). Errors gunicorn answers itself (request
-line too long, bad request line, headers too large) are JSON like the API's.
+arrived; only then does a thread run the request. Connections that send no request, or too
+slowly, are closed after ``HEAD_SECONDS`` (a 408 when part of a head arrived). Threads read the
+rest of a body with a deadline per read (``READ_SECONDS``) and a minimum average rate
+(``MIN_RATE``): a body that stalls or trickles breaks off, and the part upload keeps the bytes
+that arrived for the client to resume (tus). Errors gunicorn answers itself (request line too
+long, bad request line, headers too large) are JSON like the API's.
 """
 import json
 import re
@@ -24,7 +24,7 @@ from gunicorn.workers.gthread import TConn, ThreadWorker
 MAX_REQUEST_LINE = 64 << 10  # the Windows uploader sends one `filelist` value per photo
 MAX_HEAD = MAX_REQUEST_LINE + (32 << 10)  # the request line plus its header fields
 PREREAD = 16 << 10  # body bytes that must arrive before a thread takes the request
-HEAD_SECONDS = 20.0  # to send a request head (and PREREAD), and to idle between requests
+HEAD_SECONDS = 20.0  # to send a request head (and PREREAD) once connected or kept alive
 READ_SECONDS = 30.0  # a thread waits this long for each read of a body, and each write
 MIN_RATE = 1024  # bytes/s a body must average once a thread reads it for READ_SECONDS
 _CONTENT_LENGTH = re.compile(rb"^content-length:[ \t]*(\d+)[ \t]*\r?$", re.I | re.M)
@@ -84,8 +84,9 @@ def _send(sock, data):
 
 class _DeadlineSocket(socket.socket):
     """A client socket whose blocking mode (a thread's) has a deadline per read and write, and
-    gives up on a body that arrives slower than MIN_RATE on average: a thread is not held by
-    a client that sent PREREAD quickly and trickles after it."""
+    that ends a body arriving slower than MIN_RATE on average: a thread is not held by a client
+    that sent PREREAD quickly and trickles after it. A body that is cut ends (EOF) rather than
+    fails, so the app gets every byte that arrived (an upload stages them for a resume)."""
     _since, _got = None, 0
 
     def setblocking(self, flag):
@@ -96,14 +97,24 @@ class _DeadlineSocket(socket.socket):
             self._since = None
 
     def recv(self, size, flags=0):
-        data = super().recv(size, flags)
+        try:
+            data = super().recv(size, flags)
+        except TimeoutError:  # no byte for READ_SECONDS
+            return self._cut(b"")
         if self.gettimeout():
             now = time.monotonic()
             if self._since is None:
                 self._since, self._got = now, 0
             self._got += len(data)
             if now - self._since > READ_SECONDS and self._got < MIN_RATE * (now - self._since):
-                raise TimeoutError(f"the body arrives slower than {MIN_RATE} bytes/s")
+                return self._cut(data)
+        return data
+
+    def _cut(self, data):
+        try:
+            self.shutdown(socket.SHUT_RD)  # every later read is the end of the body
+        except OSError:
+            pass
         return data
 
 

@@ -66,3 +66,17 @@ def test_errors_of_the_http_server_itself_are_json(server, request_bytes, status
     got, head, body = raw(server, request_bytes)
     assert got == status and "Content-Type: application/json" in head
     assert words.lower() in json.loads(body)["error"].lower()
+
+
+def test_a_client_waiting_for_100_continue_gets_it_before_its_body(server, client):
+    link = client.create("curl.zip", b"\0" * 50_000, 50_000)["ulink"][0]  # curl --data-binary
+    host, port = server.url.split("//")[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(f"POST /{link.split('/', 3)[3]} HTTP/1.1\r\nHost: x\r\nContent-Length: 50000\r\n"
+                     "Expect: 100-continue\r\n\r\n".encode())
+        assert sock.recv(100).startswith(b"HTTP/1.1 100 Continue\r\n")
+        sock.sendall(b"\0" * 50_000)
+        answer = b""
+        while b"HTTP/1.1 200 " not in answer and (chunk := sock.recv(1000)):
+            answer += chunk  # after another 100 Continue from gunicorn (clients skip 1xx)
+        assert b"HTTP/1.1 200 " in answer

@@ -76,19 +76,32 @@ def test_status_stays_fast_with_trickling_and_idle_connections(server):
 
 
 @pytest.mark.slow
-def test_slow_heads_time_out_and_a_trickled_part_keeps_its_bytes(server):
+def test_slow_heads_time_out_and_trickled_parts_keep_their_bytes(server):
     from cloud_backend import front
     client = Client(server.url, server.token())
-    link = client.create("cut.zip", b"\0" * 1_000_000, 1_000_000)["ulink"][0]
-    path = link.split("/", 3)[3]
-    idle, slow_head, slow_body = connect(server.url), connect(server.url), connect(server.url)
+    links = client.create("cut.zip", b"\0" * 2_000_000, 1_000_000)["ulink"]
+    heads = [f"POST /{link.split('/', 3)[3]} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n"
+             .encode() for link in links]
+    idle, slow_head, slow_body, fast_then_slow = (connect(server.url) for _ in range(4))
     slow_head.sendall(b"GET /status HTTP/1.1\r\nHost: x\r\n")
-    slow_body.sendall(f"POST /{path} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n"
-                      .encode() + b"\0" * 1000)
-    time.sleep(front.HEAD_SECONDS + 2)
-    assert idle.recv(100) == b""  # closed without an answer
-    answer = slow_head.recv(1000).decode()
-    assert answer.startswith("HTTP/1.1 408 ") and '{"error": "the request head did not' in answer
-    answer = slow_body.recv(1000).decode()
-    assert answer.startswith("HTTP/1.1 400 ") and "Upload-Offset 1000" in answer
-    assert int(requests.head(link).headers["Upload-Offset"]) == 1000  # kept for the resume
+    slow_body.sendall(heads[0] + b"\0" * 1000)  # less than front.PREREAD: no thread yet
+    fast_then_slow.sendall(heads[1] + b"\0" * 20_000)  # a thread reads it, then a byte a second
+    stop = threading.Event()
+    sender = threading.Thread(target=trickle, args=([fast_then_slow], [b""], stop, 1.0))
+    sender.start()
+    try:
+        time.sleep(front.HEAD_SECONDS + 2)
+        assert idle.recv(100) == b""  # closed without an answer
+        answer = slow_head.recv(1000).decode()
+        assert answer.startswith("HTTP/1.1 408 ") and '{"error": "the request head did not' in answer
+        answer = slow_body.recv(1000).decode()
+        assert answer.startswith("HTTP/1.1 400 ") and "Upload-Offset 1000" in answer
+        assert int(requests.head(links[0]).headers["Upload-Offset"]) == 1000  # kept for a resume
+        # under front.MIN_RATE once a thread read it for front.READ_SECONDS: cut off, bytes kept
+        answer = fast_then_slow.recv(1000).decode()
+        held = int(requests.head(links[1]).headers["Upload-Offset"])
+        assert answer.startswith("HTTP/1.1 400 ") and f"Upload-Offset {held}" in answer
+        assert held >= 20_000
+    finally:
+        stop.set()
+        sender.join()
