@@ -1,7 +1,7 @@
 """Run one claimed job in a child process and watch it: heartbeats while it runs, kill it when
 the job is cancelled (its row is gone after resetProject) or the worker stops, and record a
 death the job could not report itself. Used by the embedded worker and by the Celery task."""
-import ctypes
+import functools
 import logging
 import os
 import shutil
@@ -12,23 +12,19 @@ import time
 
 from sqlalchemy.exc import OperationalError
 
-from .. import config, projects
+from .. import config, lifeline, projects
 from ..db import retry
 from ..models import Job, utcnow
 from . import runner
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 5.0
-PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent():
+def _die_with_parent(parent_pid):
     """In the child: get SIGTERM when the supervising process dies (kill -9 of a worker must not
     leave an orphan job that a redelivered copy would race); the runner then kills its group."""
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:
-        pass
+    lifeline.die_with_parent(parent_pid)
     os.setsid()  # its own process group: one kill takes the job and anything it started
 
 
@@ -39,7 +35,7 @@ def supervise(settings, db, job_id, stopping, poll=1.0):
         folder = projects.work_dir(settings, session.get(Job, job_id).project)
     child = subprocess.Popen([sys.executable, "-m", "cloud_backend.jobs.runner", str(job_id)],
                              env={**os.environ, **config.to_environ(settings)},
-                             preexec_fn=_die_with_parent)
+                             preexec_fn=functools.partial(_die_with_parent, os.getpid()))
     last_beat = 0.0
     while child.poll() is None:
         if stopping.wait(poll):

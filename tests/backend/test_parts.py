@@ -157,7 +157,8 @@ def test_patch_with_the_wrong_offset_or_type_is_refused(client, data):
 
 def test_two_uploads_of_one_part_at_once(client, data, server):
     _, links = new_project(client, data)
-    stalled = send_partial(links[0], PART, data[:1000], close=False)
+    # more than front.PREREAD: the server starts reading the body only once that much arrived
+    stalled = send_partial(links[0], PART, data[:20_000], close=False)
     try:
         wait_until_writing(staged_path(server, links[0]))  # inside the first upload, waiting for bytes
         r = requests.post(links[0], data=data[:PART])
