@@ -55,6 +55,8 @@ def serve(settings, host, port, workers=1, threads=16, embedded_worker=True):
         "limit_request_line": 0,  # front.py enforces its own, larger limit with a JSON 414
         "timeout": 120, "graceful_timeout": 30, "keepalive": 5,
         "proc_name": "openscan-cloud", **ACCESS_LOG,
+        # gunicorn's admin socket sits at one path per user: parallel servers would share it
+        "control_socket_disable": True,
     }
     try:
         _Gunicorn(settings, options).run()
