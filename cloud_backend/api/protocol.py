@@ -95,8 +95,8 @@ def create_project(args):
     svc = services()
     with svc.db.session() as session:
         row = _token(session, args["token"])
-        project = projects.create(session, svc.settings, row, args["project"], args["photos"],
-                                  args["parts"], args["filesize"])
+        project = projects.create(session, svc.settings, svc.store, row, args["project"],
+                                  args["photos"], args["parts"], args["filesize"])
         if args["direct"]:
             if not svc.store.presigns:
                 raise ProtocolError("direct uploads need object storage; send parts to ulink")
