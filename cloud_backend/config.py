@@ -20,7 +20,8 @@ DEFAULTS = {
     "AUTH_PASSWORD": "free",
     "PART_SIZE": 200_000_000,
     "LINK_MAX_AGE": 4 * 3600,      # seconds an upload link stays valid
-    "DOWNLOAD_MAX_AGE": 7 * 24 * 3600,
+    "DOWNLOAD_MAX_AGE": 3600,      # seconds a presigned result URL (object storage) is valid;
+                                   # dlink itself lasts as long as the result
     "TOKEN_ISSUE": "auto",         # "auto": requestToken issues at once; "approve": admin approves
     "DEFAULT_CREDIT": 50_000_000_000,
     "DEFAULT_LIMIT_PHOTOS": 1000,

@@ -46,11 +46,8 @@ def upload_links(project):
 def download_link(project):
     if project.status != "processing done":
         return ""
-    svc = services()
-    direct = svc.store.url(projects.result_key(project), svc.settings["DOWNLOAD_MAX_AGE"],
-                           filename=projects.result_name(project))
-    return direct or external_url("results.result", uid=project.uid,
-                                  sig=svc.links.sign("download", project.uid))
+    return external_url("results.result", uid=project.uid,
+                        sig=services().links.sign("download", project.uid, lasting=True))
 
 
 @blp.route("/status")
