@@ -7,7 +7,7 @@ from flask import Flask, g, jsonify, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
-from .. import __version__, config
+from .. import __version__, config, redact
 from ..db import Database
 from ..links import LinkError, LinkSigner
 from ..projects import ProtocolError
@@ -22,6 +22,7 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 def create_app(overrides=None):
     """Build the API for the settings ``overrides`` (see cloud_backend.config)."""
     settings = config.load(overrides)
+    redact.install()  # whatever WSGI server loads the app: its logs show no tokens or signatures
     app = Flask(__name__)
     app.config.update(
         API_TITLE="OpenScan Cloud", API_VERSION=__version__, OPENAPI_VERSION="3.0.3",
