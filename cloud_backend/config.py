@@ -23,6 +23,11 @@ DEFAULTS = {
     "DOWNLOAD_MAX_AGE": 3600,      # seconds a presigned result URL (object storage) is valid;
                                    # dlink itself lasts as long as the result
     "TOKEN_ISSUE": "auto",         # "auto": requestToken issues at once; "approve": admin approves
+    # requestToken calls allowed per TOKEN_REQUEST_WINDOW seconds, per client address and per
+    # mail address (more: 429); one request per mail address may wait for approval
+    "TOKEN_REQUESTS_PER_CLIENT": 10,
+    "TOKEN_REQUESTS_PER_MAIL": 3,
+    "TOKEN_REQUEST_WINDOW": 24 * 3600,
     "DEFAULT_CREDIT": 50_000_000_000,
     "DEFAULT_LIMIT_PHOTOS": 1000,
     "DEFAULT_LIMIT_FILESIZE": 10_000_000_000,

@@ -5,7 +5,7 @@ from flask import request
 from flask_smorest import Blueprint
 from werkzeug.exceptions import Unauthorized
 
-from .. import projects, tokens
+from .. import projects, ratelimit, tokens
 from ..jobs import dispatch, queue
 from ..projects import ProtocolError
 from . import schemas
@@ -62,13 +62,24 @@ def status():
 @blp.arguments(schemas.RequestTokenArgs, location="query")
 @blp.response(200, schemas.Empty)
 def request_token(args):
-    """Ask for a token: issued at once (mailed when SMTP is set up) or after admin approval."""
+    """Ask for a token: issued at once (mailed when SMTP is set up) or after admin approval.
+    Limited per client and per mail address (429 beyond)."""
     svc = services()
+    _limit_token_requests(svc.db, svc.settings, args["mail"])
     with svc.db.session() as session:
         letter = tokens.request(session, svc.settings, args["mail"], args["forename"], args["lastname"])
     if letter:
         tokens.deliver(svc.db, svc.settings, letter)
     return {}
+
+
+def _limit_token_requests(db, settings, mail):
+    for what, key, limit in (
+            ("client address", f"client:{request.remote_addr}", settings["TOKEN_REQUESTS_PER_CLIENT"]),
+            ("mail address", f"mail:{mail.lower()}", settings["TOKEN_REQUESTS_PER_MAIL"])):
+        if not ratelimit.allow(db, key, limit, settings["TOKEN_REQUEST_WINDOW"]):
+            raise ProtocolError(f"too many token requests for this {what}; try again later",
+                                status=429)
 
 
 @blp.route("/getTokenInfo")
