@@ -15,7 +15,8 @@ DEFAULTS = {
     "S3_ENDPOINT_URL": None,       # an S3-compatible service (credentials: the AWS_* variables)
     "S3_REGION": None,
     "SECRET_KEY": None,            # default: generated once into <DATA_DIR>/secret_key
-    "PUBLIC_URL": None,            # base of ulink/dlink; default: the URL the client used
+    "PUBLIC_URL": None,            # base of ulink/dlink; default: the URL the client used,
+    "ALLOWED_HOSTS": "",           # if its host name is loopback or listed here (a,b,c)
     "AUTH_USER": "openscan",       # HTTP Basic auth of the field clients
     "AUTH_PASSWORD": "free",
     "PART_SIZE": 200_000_000,
