@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from .. import __version__, config, redact
 from ..db import Database
+from ..diskfull import is_disk_full
 from ..links import LinkError, LinkSigner
 from ..projects import ProtocolError
 from ..storage import open_store
@@ -66,6 +67,9 @@ def _register_error_handlers(app):
 
     @app.errorhandler(Exception)
     def unexpected(e):
+        if is_disk_full(e):  # the server's problem, not the client's: 507, retry later
+            log.error("storage full in %s %s: %s", request.method, request.path, e)
+            return jsonify(error="the server's storage is full; try again later"), 507
         log.exception("unexpected error in %s %s [request %s]", request.method, request.path,
                       g.get("request_id"))
         return jsonify(error="internal server error", request_id=g.get("request_id")), 500
