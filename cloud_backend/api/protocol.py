@@ -75,7 +75,8 @@ def request_token(args):
 
 def _limit_token_requests(db, settings, mail):
     for what, key, limit in (
-            ("client address", f"client:{request.remote_addr}", settings["TOKEN_REQUESTS_PER_CLIENT"]),
+            ("client address", f"client:{request.remote_addr}",
+             settings["TOKEN_REQUESTS_PER_CLIENT"]),
             ("mail address", f"mail:{mail.lower()}", settings["TOKEN_REQUESTS_PER_MAIL"])):
         if not ratelimit.allow(db, key, limit, settings["TOKEN_REQUEST_WINDOW"]):
             raise ProtocolError(f"too many token requests for this {what}; try again later",
