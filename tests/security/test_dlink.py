@@ -2,14 +2,22 @@
 long as the result is kept, and stop when the project is reset or expires."""
 import time
 
+import pytest
 import requests
 
 from ..backend.helpers import Client, make_zip
-from ..backend.server import cli
+from ..backend.server import Server, cli
 from ..backend.test_jobs import done, watch
 
 # DOWNLOAD_MAX_AGE only bounds presigned object-storage URLs now; 1 s would have killed dlink
 SETTINGS = {"PIPELINE": "tests.backend.fake_pipeline", "DOWNLOAD_MAX_AGE": 1}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = Server(tmp_path_factory.mktemp("server"), SETTINGS, env={"FAKE_STAGE_SECONDS": "0.05"})
+    yield srv
+    srv.stop()
 
 
 def finished(server, tmp_path, name):
@@ -21,8 +29,7 @@ def finished(server, tmp_path, name):
     return client, final["dlink"]
 
 
-def test_a_stored_dlink_outlives_its_age_and_dies_with_a_reset(start_server, tmp_path):
-    server = start_server(SETTINGS, env={"FAKE_STAGE_SECONDS": "0.05"})
+def test_a_stored_dlink_outlives_its_age_and_dies_with_a_reset(server, tmp_path):
     client, dlink = finished(server, tmp_path, "owl.zip")
     time.sleep(2)
     r = requests.get(dlink)
@@ -35,8 +42,7 @@ def test_a_stored_dlink_outlives_its_age_and_dies_with_a_reset(start_server, tmp
     assert new_link != dlink and requests.get(dlink).status_code == 404
 
 
-def test_a_dlink_dies_when_its_project_expires(start_server, tmp_path):
-    server = start_server(SETTINGS, env={"FAKE_STAGE_SECONDS": "0.05"})
-    client, dlink = finished(server, tmp_path, "owl.zip")
+def test_a_dlink_dies_when_its_project_expires(server, tmp_path):
+    client, dlink = finished(server, tmp_path, "expiring.zip")
     cli(server.data_dir, "project", "expire", "--days", "0")
     assert requests.get(dlink).status_code == 404
