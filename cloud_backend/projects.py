@@ -205,6 +205,11 @@ def record_part(session, project, index, size, sha256):
         part.size, part.sha256, part.uploaded = size, sha256, utcnow()
 
 
+def exists(db, project_id):
+    with db.session() as session:
+        return session.get(Project, project_id) is not None
+
+
 def record_received_part(db, project_id, index, size, sha256):
     """Record a part after its upload, unless the project was reset meanwhile."""
     with db.session() as session:

@@ -61,9 +61,6 @@ def receive(store, project, index, stream, content_length, start=0):
     received = [0]
     try:
         size, sha256 = store.write_staged(key, _chunks(stream, room, received), start, expected)
-    except FileNotFoundError:  # resetProject deleted the project's folder under the write
-        raise ProtocolError(f"the project was reset during the upload of part {index}",
-                            status=404) from None
     except PartLocked:
         raise ProtocolError(f"part {index} is being uploaded by another request", status=409) from None
     except _TooLarge:
