@@ -1,4 +1,5 @@
 """What the protocol endpoints do to projects, independent of HTTP."""
+import logging
 import math
 import re
 import secrets
@@ -6,12 +7,13 @@ import shutil
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
 
 from . import archive, credit
 from .models import Job, Part, Project, utcnow
 
+log = logging.getLogger(__name__)
 _NAME = re.compile(r"^[^/\\\x00-\x1f\x7f]{1,255}$")
 
 
@@ -107,7 +109,7 @@ def _recreate(session, store, token_row, project, photos, parts, filesize, part_
     if (parts, filesize, part_size) != (project.parts, project.filesize, project.part_size):
         for part in list(project.uploaded_parts):
             session.delete(part)
-        store.delete_prefix(f"projects/{project.uid}/parts/")
+        after_commit(session, store.delete_prefix, f"projects/{project.uid}/parts/")
     project.photos, project.parts, project.filesize, project.part_size = (
         photos, parts, filesize, part_size)
     set_status(project, "created")
@@ -125,10 +127,22 @@ def reset(session, settings, store, project):
     if charged:
         credit.refund(session, project.token, charged)
     task_ids = [job.task_id for job in project.jobs if job.task_id]
-    store.delete_prefix(f"projects/{project.uid}/")
-    shutil.rmtree(work_dir(settings, project), ignore_errors=True)
+    after_commit(session, store.delete_prefix, f"projects/{project.uid}/")
+    after_commit(session, shutil.rmtree, work_dir(settings, project), ignore_errors=True)
     session.delete(project)
     return task_ids
+
+
+def after_commit(session, action, *args, **kwargs):
+    """Delete files only once the database agrees they are gone: a request refused or failed
+    after this point rolls back and leaves rows and files matching. A failure here leaves only
+    garbage, so it is logged, not raised."""
+    def run(_session):
+        try:
+            action(*args, **kwargs)
+        except Exception:
+            log.exception("could not remove the files of a changed project")
+    event.listen(session, "after_commit", run, once=True)
 
 
 def expire_old(session, settings, store):

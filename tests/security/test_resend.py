@@ -3,7 +3,9 @@ upload (it never calls resetProject) (issue 12.2): allowed while the project is 
 charged once, never twice, whatever arrives at the same time."""
 import subprocess
 
-from ..backend.helpers import Client, make_zip, slices
+import requests
+
+from ..backend.helpers import AUTH, Client, make_zip, slices
 from .helpers import at_once, codes
 
 PART = 1000
@@ -89,4 +91,18 @@ def test_same_name_created_at_once_is_one_project_charged_once(server, tmp_path)
     answers = at_once(12, lambda i: create(client, "owl.zip", data))
     assert all(c in (200, 409) for c in codes(answers)) and 200 in codes(answers), \
         [r.text for r in answers]
+    assert credit(client) == CREDIT - len(data)
+
+
+def test_a_refused_re_create_leaves_the_set_as_it_was(server, tmp_path):
+    client = Client(server.url, server.token(credit=CREDIT))
+    data = make_zip(tmp_path / "a.zip").read_bytes()
+    for link, part in zip(create(client, "owl.zip", data).json()["ulink"], slices(data, PART)):
+        assert curl_post(link, part, tmp_path / "p") == 200
+    other = make_zip(tmp_path / "b.zip", photos=5).read_bytes()
+    refused = requests.get(f"{server.url}/createProject", auth=AUTH, headers={"Host": "evil.example"},
+                           params={"token": client.token, "project": "owl.zip", "photos": 5,
+                                   "parts": len(slices(other, PART)), "filesize": len(other)})
+    assert refused.status_code == 400  # no links for that host name: nothing may change
+    assert client.call("startProject", project="owl.zip").json() == {"status": "initialized"}
     assert credit(client) == CREDIT - len(data)
