@@ -151,5 +151,5 @@ def _check_manifest(archive, info):
     try:
         if not isinstance(json.loads(data), dict):
             raise ValueError("not an object")
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:  # RecursionError: nested too deeply to parse
         raise ArchiveError(f"{MANIFEST} is not a JSON object ({e})") from None

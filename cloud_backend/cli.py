@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from . import config, projects, tokens
+from . import config, projects, redact, tokens
 from .jobs import dispatch
 from .db import Database
 from .models import Project, Token, TokenRequest
@@ -45,6 +45,7 @@ def _data_dir_option(f):
 def main(ctx, data_dir):
     """OpenScan Cloud backend: a drop-in OpenScanCloud server."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    redact.install()
     ctx.obj = Context({"DATA_DIR": data_dir})
 
 

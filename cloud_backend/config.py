@@ -15,13 +15,20 @@ DEFAULTS = {
     "S3_ENDPOINT_URL": None,       # an S3-compatible service (credentials: the AWS_* variables)
     "S3_REGION": None,
     "SECRET_KEY": None,            # default: generated once into <DATA_DIR>/secret_key
-    "PUBLIC_URL": None,            # base of ulink/dlink; default: the URL the client used
+    "PUBLIC_URL": None,            # base of ulink/dlink; default: the URL the client used,
+    "ALLOWED_HOSTS": "",           # if its host name is loopback or listed here (a,b,c)
     "AUTH_USER": "openscan",       # HTTP Basic auth of the field clients
     "AUTH_PASSWORD": "free",
     "PART_SIZE": 200_000_000,
     "LINK_MAX_AGE": 4 * 3600,      # seconds an upload link stays valid
-    "DOWNLOAD_MAX_AGE": 7 * 24 * 3600,
+    "DOWNLOAD_MAX_AGE": 3600,      # seconds a presigned result URL (object storage) is valid;
+                                   # dlink itself lasts as long as the result
     "TOKEN_ISSUE": "auto",         # "auto": requestToken issues at once; "approve": admin approves
+    # requestToken calls allowed per TOKEN_REQUEST_WINDOW seconds, per client address and per
+    # mail address (more: 429); one request per mail address may wait for approval
+    "TOKEN_REQUESTS_PER_CLIENT": 10,
+    "TOKEN_REQUESTS_PER_MAIL": 3,
+    "TOKEN_REQUEST_WINDOW": 24 * 3600,
     "DEFAULT_CREDIT": 50_000_000_000,
     "DEFAULT_LIMIT_PHOTOS": 1000,
     "DEFAULT_LIMIT_FILESIZE": 10_000_000_000,

@@ -1,9 +1,12 @@
-"""Signed, expiring links: ``ulink`` for one part of one project, ``dlink`` for a result.
+"""Signed links: ``ulink`` for one part of one project, ``dlink`` for a project's result.
 
 The signature covers the purpose, the project and the part, so a link cannot be bent to another
-project or part, and it carries its own timestamp, so it expires without any server state.
+project or part. Upload links carry their own timestamp and expire without server state.
+Download links do not expire by time: OpenScan2 stores the dlink once and shows it forever, so it
+must work for as long as the result is kept. It names the project's random ``uid``, which dies
+with the project (reset deletes it, expiry deletes its result), and so does the link.
 """
-from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
+from itsdangerous import BadSignature, SignatureExpired, Signer, TimestampSigner
 
 
 class LinkError(Exception):
@@ -12,17 +15,22 @@ class LinkError(Exception):
 
 class LinkSigner:
     def __init__(self, secret):
-        self._signer = TimestampSigner(secret, salt="openscan-cloud-links")
+        self._expiring = TimestampSigner(secret, salt="openscan-cloud-links")
+        self._lasting = Signer(secret, salt="openscan-cloud-lasting-links")
 
-    def sign(self, purpose, uid, part=None):
+    def sign(self, purpose, uid, part=None, lasting=False):
         value = self._value(purpose, uid, part)
-        signed = self._signer.sign(value).decode()
-        return signed[len(value) + 1:]  # just "timestamp.signature"; the rest is in the URL path
+        signed = (self._lasting if lasting else self._expiring).sign(value).decode()
+        return signed[len(value) + 1:]  # just "[timestamp.]signature"; the rest is in the URL path
 
-    def verify(self, purpose, uid, part, signature, max_age):
+    def verify(self, purpose, uid, part, signature, max_age=None):
+        """Check a link; ``max_age`` None: a lasting link."""
         signed = f"{self._value(purpose, uid, part)}.{signature or ''}"
         try:
-            self._signer.unsign(signed, max_age=max_age)
+            if max_age is None:
+                self._lasting.unsign(signed)
+            else:
+                self._expiring.unsign(signed, max_age=max_age)
         except SignatureExpired:
             raise LinkError(f"this {purpose} link has expired; ask for a new one") from None
         except BadSignature:

@@ -47,6 +47,15 @@ class TokenRequest(Base):
     sealed_token: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
+class RateCount(Base):
+    """Events counted per key (a client address, a mail address) in fixed time windows."""
+    __tablename__ = "rate_counts"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    window: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # unix time of its start
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Project(Base):
     __tablename__ = "projects"
     __table_args__ = (UniqueConstraint("token_id", "name", name="uq_project_token_name"),)

@@ -1,4 +1,5 @@
 """What the protocol endpoints do to projects, independent of HTTP."""
+import logging
 import math
 import re
 import secrets
@@ -6,11 +7,13 @@ import shutil
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.exc import IntegrityError
 
-from . import archive
+from . import archive, credit
 from .models import Job, Part, Project, utcnow
 
+log = logging.getLogger(__name__)
 _NAME = re.compile(r"^[^/\\\x00-\x1f\x7f]{1,255}$")
 
 
@@ -48,7 +51,7 @@ def find(session, token_row, name, missing_status=400):
     return project
 
 
-def create(session, settings, token_row, name, photos, parts, filesize):
+def create(session, settings, store, token_row, name, photos, parts, filesize):
     if not _NAME.match(name) or name in (".", ".."):
         raise ProtocolError("project names are 1-255 characters without slashes or control characters")
     if photos < 1 or parts < 1 or filesize < 1:
@@ -58,20 +61,58 @@ def create(session, settings, token_row, name, photos, parts, filesize):
     if filesize > token_row.limit_filesize:
         raise ProtocolError(f"{filesize} bytes exceed this token's limit of "
                             f"{token_row.limit_filesize} bytes per project")
-    if filesize > token_row.credit:
-        raise ProtocolError(f"not enough credit: the project needs {filesize} bytes, "
-                            f"the token has {token_row.credit} left")
     part_size = settings["PART_SIZE"]
     if parts != math.ceil(filesize / part_size):
         raise ProtocolError(f"{filesize} bytes make {math.ceil(filesize / part_size)} parts of "
                             f"at most {part_size} bytes, not {parts}")
-    if session.scalar(select(Project.id).where(Project.token_id == token_row.id,
-                                               Project.name == name)):
-        raise ProtocolError(f"a project named {name!r} exists already; reset it to upload again")
-    token_row.credit -= filesize
+    existing = session.scalar(select(Project).where(Project.token_id == token_row.id,
+                                                    Project.name == name))
+    if existing is not None:
+        return _recreate(session, store, token_row, existing, photos, parts, filesize, part_size)
+    if not credit.spend(session, token_row, filesize):
+        raise _no_credit(token_row, filesize)
     project = Project(uid=secrets.token_hex(16), token_id=token_row.id, name=name, photos=photos,
                       parts=parts, filesize=filesize, part_size=part_size, charged=filesize)
     session.add(project)
+    try:
+        session.flush()
+    except IntegrityError:  # the same name created by a request that committed meanwhile
+        raise _raced() from None
+    return project
+
+
+def _raced():
+    return ProtocolError("the project was created, started or reset by another request at the "
+                         "same time; ask again", status=409)
+
+
+def _no_credit(token_row, needed):
+    return ProtocolError(f"not enough credit: the project needs {needed} bytes, "
+                         f"the token has {token_row.credit} left")
+
+
+def _recreate(session, store, token_row, project, photos, parts, filesize, part_size):
+    """createProject for a name that exists: how OpenScan2 re-sends a set after a failed upload
+    (it never calls resetProject). Allowed while nothing has started; the project takes the new
+    size, the credit moves by the difference, and the parts received are kept when the slicing
+    is unchanged (a part sent again replaces its old bytes), dropped otherwise."""
+    if project.status != "created":
+        raise ProtocolError(f"a project named {project.name!r} exists already "
+                            f"({project.status}); reset it to upload again")
+    charged = project.charged
+    if not credit.claim_charge(session, project, charged, filesize, status="created"):
+        raise _raced()
+    if filesize > charged and not credit.spend(session, token_row, filesize - charged):
+        raise _no_credit(token_row, filesize - charged)  # the claim is rolled back with it
+    if filesize < charged:
+        credit.refund(session, token_row, charged - filesize)
+    if (parts, filesize, part_size) != (project.parts, project.filesize, project.part_size):
+        for part in list(project.uploaded_parts):
+            session.delete(part)
+        after_commit(session, store.delete_prefix, f"projects/{project.uid}/parts/")
+    project.photos, project.parts, project.filesize, project.part_size = (
+        photos, parts, filesize, part_size)
+    set_status(project, "created")
     session.flush()
     return project
 
@@ -80,12 +121,28 @@ def reset(session, settings, store, project):
     """Forget the project and its data; credit comes back unless a model was delivered (then
     ``charged`` is 0). A running job sees its row gone and is stopped by its worker. Returns the
     task ids of its jobs, for the job queue to drop."""
-    project.token.credit += project.charged
+    charged = project.charged
+    if not credit.claim_charge(session, project, charged):
+        raise _raced()  # another reset (or the job delivering) got there first: no second refund
+    if charged:
+        credit.refund(session, project.token, charged)
     task_ids = [job.task_id for job in project.jobs if job.task_id]
-    store.delete_prefix(f"projects/{project.uid}/")
-    shutil.rmtree(work_dir(settings, project), ignore_errors=True)
+    after_commit(session, store.delete_prefix, f"projects/{project.uid}/")
+    after_commit(session, shutil.rmtree, work_dir(settings, project), ignore_errors=True)
     session.delete(project)
     return task_ids
+
+
+def after_commit(session, action, *args, **kwargs):
+    """Delete files only once the database agrees they are gone: a request refused or failed
+    after this point rolls back and leaves rows and files matching. A failure here leaves only
+    garbage, so it is logged, not raised."""
+    def run(_session):
+        try:
+            action(*args, **kwargs)
+        except Exception:
+            log.exception("could not remove the files of a changed project")
+    event.listen(session, "after_commit", run, once=True)
 
 
 def expire_old(session, settings, store):
@@ -160,6 +217,11 @@ def record_part(session, project, index, size, sha256):
         session.add(Part(project_id=project.id, index=index, size=size, sha256=sha256))
     else:
         part.size, part.sha256, part.uploaded = size, sha256, utcnow()
+
+
+def exists(db, project_id):
+    with db.session() as session:
+        return session.get(Project, project_id) is not None
 
 
 def record_received_part(db, project_id, index, size, sha256):

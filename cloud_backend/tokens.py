@@ -6,10 +6,11 @@ import string
 from typing import NamedTuple
 
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from . import mail
 from .models import Token, TokenRequest
+from .projects import ProtocolError
 
 ALPHABET = string.ascii_letters + string.digits
 TOKEN_LENGTH = 32
@@ -62,6 +63,10 @@ def request(session, settings, mail_address, forename, lastname):
 
     Returns the letter `deliver` mails once the session has committed, or None
     while the request waits for approval."""
+    waiting = session.scalar(select(TokenRequest.id).where(
+        func.lower(TokenRequest.mail) == mail_address.lower(), TokenRequest.state == "pending"))
+    if waiting:
+        raise ProtocolError("a token request for this address already waits for approval", 429)
     req = TokenRequest(mail=mail_address, forename=forename, lastname=lastname)
     session.add(req)
     session.flush()
@@ -74,7 +79,8 @@ def issue(session, settings, req):
     row, token = create(session, settings, req.mail, req.forename, req.lastname)
     req.state, req.token_id = "issued", row.id
     req.sealed_token = _fernet(settings).encrypt(token.encode()).decode()
-    body = (f"Hello {req.forename},\n\nyour OpenScan Cloud token is\n\n    {token}\n\n"
+    # nothing the requester typed goes into the mail: it must not carry text of theirs as ours
+    body = (f"Hello,\n\nyour OpenScan Cloud token is\n\n    {token}\n\n"
             f"Credit: {row.credit} bytes, up to {row.limit_photos} photos and "
             f"{row.limit_filesize} bytes per project.\n")
     return Letter(req.id, req.mail, token, body)

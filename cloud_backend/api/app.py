@@ -7,8 +7,9 @@ from flask import Flask, g, jsonify, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
-from .. import __version__, config
+from .. import __version__, config, redact
 from ..db import Database
+from ..diskfull import is_disk_full
 from ..links import LinkError, LinkSigner
 from ..projects import ProtocolError
 from ..storage import open_store
@@ -22,6 +23,7 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 def create_app(overrides=None):
     """Build the API for the settings ``overrides`` (see cloud_backend.config)."""
     settings = config.load(overrides)
+    redact.install()  # whatever WSGI server loads the app: its logs show no tokens or signatures
     app = Flask(__name__)
     app.config.update(
         API_TITLE="OpenScan Cloud", API_VERSION=__version__, OPENAPI_VERSION="3.0.3",
@@ -65,6 +67,9 @@ def _register_error_handlers(app):
 
     @app.errorhandler(Exception)
     def unexpected(e):
+        if is_disk_full(e):  # the server's problem, not the client's: 507, retry later
+            log.error("storage full in %s %s: %s", request.method, request.path, e)
+            return jsonify(error="the server's storage is full; try again later"), 507
         log.exception("unexpected error in %s %s [request %s]", request.method, request.path,
                       g.get("request_id"))
         return jsonify(error="internal server error", request_id=g.get("request_id")), 500

@@ -1,5 +1,7 @@
 """Upload links: one signed URL per part. POST/PUT send a whole part (what the field clients do);
 HEAD and PATCH are the core of tus 1.0, so an interrupted part is resumed, not sent again."""
+from contextlib import contextmanager
+
 from flask import request
 from flask_smorest import Blueprint
 
@@ -32,6 +34,21 @@ def _project(uid, index):
     return project
 
 
+@contextmanager
+def _reset_aware(project, index):
+    """resetProject deletes a project's blobs under a running upload; whatever the store or the
+    database then raise, the client hears that (404), and nothing of the write stays behind."""
+    svc = services()
+    try:
+        yield
+    except Exception:
+        if projects.exists(svc.db, project.id):
+            raise
+        svc.store.delete_prefix(f"projects/{project.uid}/")
+        raise ProtocolError(f"the project was reset during the upload of part {index}",
+                            status=404) from None
+
+
 @blp.route("/upload/<uid>/<int:index>", methods=["POST", "PUT"])
 @blp.doc(parameters=[{"in": "query", "name": "sig", "required": True, "schema": {"type": "string"}}],
          requestBody={"content": {"application/octet-stream": {
@@ -41,12 +58,14 @@ def part(uid, index):
     """Send part ``index`` whole. Sending it again replaces it."""
     svc = services()
     project = _project(uid, index)
-    size, sha256 = uploads.receive(svc.store, project, index, request.stream,
-                                   request.content_length)
-    if sha256 is None:
-        raise ProtocolError(f"part {index} must be exactly {project.part_length(index)} bytes; "
-                            f"{size} arrived (resume with PATCH from Upload-Offset {size})")
-    projects.record_received_part(svc.db, project.id, index, size, sha256)
+    with _reset_aware(project, index):
+        size, sha256 = uploads.receive(svc.store, project, index, request.stream,
+                                       request.content_length)
+        if sha256 is None:
+            raise ProtocolError(f"part {index} must be exactly {project.part_length(index)} "
+                                f"bytes; {size} arrived (resume with PATCH from Upload-Offset "
+                                f"{size})")
+        projects.record_received_part(svc.db, project.id, index, size, sha256)
     return {"content_hash": sha256, "size": size}
 
 
@@ -86,10 +105,11 @@ def part_append(uid, index):
     if start != held:
         return ({"error": f"Upload-Offset {start} does not match the {held} bytes held"},
                 409, {**TUS_HEADERS, "Upload-Offset": str(held)})
-    size, sha256 = uploads.receive(svc.store, project, index, request.stream,
-                                   request.content_length, start=start)
-    if sha256:
-        projects.record_received_part(svc.db, project.id, index, size, sha256)
+    with _reset_aware(project, index):
+        size, sha256 = uploads.receive(svc.store, project, index, request.stream,
+                                       request.content_length, start=start)
+        if sha256:
+            projects.record_received_part(svc.db, project.id, index, size, sha256)
     return "", 204, {**TUS_HEADERS, "Upload-Offset": str(size)}
 
 

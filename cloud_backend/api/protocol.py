@@ -5,7 +5,7 @@ from flask import request
 from flask_smorest import Blueprint
 from werkzeug.exceptions import Unauthorized
 
-from .. import projects, tokens
+from .. import projects, ratelimit, tokens
 from ..jobs import dispatch, queue
 from ..projects import ProtocolError
 from . import schemas
@@ -46,11 +46,8 @@ def upload_links(project):
 def download_link(project):
     if project.status != "processing done":
         return ""
-    svc = services()
-    direct = svc.store.url(projects.result_key(project), svc.settings["DOWNLOAD_MAX_AGE"],
-                           filename=projects.result_name(project))
-    return direct or external_url("results.result", uid=project.uid,
-                                  sig=svc.links.sign("download", project.uid))
+    return external_url("results.result", uid=project.uid,
+                        sig=services().links.sign("download", project.uid, lasting=True))
 
 
 @blp.route("/status")
@@ -65,13 +62,25 @@ def status():
 @blp.arguments(schemas.RequestTokenArgs, location="query")
 @blp.response(200, schemas.Empty)
 def request_token(args):
-    """Ask for a token: issued at once (mailed when SMTP is set up) or after admin approval."""
+    """Ask for a token: issued at once (mailed when SMTP is set up) or after admin approval.
+    Limited per client and per mail address (429 beyond)."""
     svc = services()
+    _limit_token_requests(svc.db, svc.settings, args["mail"])
     with svc.db.session() as session:
         letter = tokens.request(session, svc.settings, args["mail"], args["forename"], args["lastname"])
     if letter:
         tokens.deliver(svc.db, svc.settings, letter)
     return {}
+
+
+def _limit_token_requests(db, settings, mail):
+    for what, key, limit in (
+            ("client address", f"client:{request.remote_addr}",
+             settings["TOKEN_REQUESTS_PER_CLIENT"]),
+            ("mail address", f"mail:{mail.lower()}", settings["TOKEN_REQUESTS_PER_MAIL"])):
+        if not ratelimit.allow(db, key, limit, settings["TOKEN_REQUEST_WINDOW"]):
+            raise ProtocolError(f"too many token requests for this {what}; try again later",
+                                status=429)
 
 
 @blp.route("/getTokenInfo")
@@ -95,8 +104,8 @@ def create_project(args):
     svc = services()
     with svc.db.session() as session:
         row = _token(session, args["token"])
-        project = projects.create(session, svc.settings, row, args["project"], args["photos"],
-                                  args["parts"], args["filesize"])
+        project = projects.create(session, svc.settings, svc.store, row, args["project"],
+                                  args["photos"], args["parts"], args["filesize"])
         if args["direct"]:
             if not svc.store.presigns:
                 raise ProtocolError("direct uploads need object storage; send parts to ulink")

@@ -169,7 +169,7 @@ def test_old_projects_expire_and_their_storage_is_cleaned(cluster, data, infra):
     client.upload_all("old.zip", data, 200_000, photos=6)
     final = watch(client, "old.zip", done, timeout=120)[-1]
     assert final["status"] == "processing done"
-    prefix = final["dlink"].split("/openscan/", 1)[1].split("result.zip")[0]  # test/projects/<uid>/
+    prefix = f"test/projects/{final['dlink'].split('/download/', 1)[1].split('/')[0]}/"
     s3 = boto3.client("s3", endpoint_url=cluster.settings["S3_ENDPOINT_URL"], **{
         "aws_access_key_id": "openscan", "aws_secret_access_key": "openscan-secret",
         "region_name": "us-east-1"})

@@ -1,6 +1,7 @@
 """The panel as `openscan daemon --simulate` builds it (the app of create_app with the cloud
 service, its queue worker and a simulated rig), served by the daemon's WebServer on loopback,
-so every request is real HTTP with the headers an attacker's browser would send."""
+so every request is real HTTP with the headers an attacker's browser would send; and the
+backend's fixtures (real servers on loopback) for the backend's own security tests."""
 import json
 import os
 
@@ -15,6 +16,7 @@ from openscan_plugin.hardware.sim.rig import build_simulated_rig
 from openscan_plugin.scan.controller import ScanController
 from openscan_plugin.web import create_app
 from tests.cloud.conftest import backend, make_photos  # noqa: F401  (a real backend per test)
+from tests.backend.conftest import client, server, start_server  # noqa: F401  (the backend's real servers too)
 
 EVIL = "http://evil.example"
 
