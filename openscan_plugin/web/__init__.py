@@ -6,6 +6,9 @@ from __future__ import annotations
 from flask import Flask
 
 from .blueprint import bp, init_cloud
+from .sets_api import bp as sets_bp
+
+bp.register_blueprint(sets_bp)        # the sets by name: /cloud/api/sets, /cloud/api/health
 
 
 def create_app(service, url_prefix: str = "/cloud", controller=None) -> Flask:
