@@ -38,11 +38,13 @@ def set_view(s: dict) -> dict:
     """A scan (scans.list_scans) and its latest upload, flattened for a table row."""
     u = s.get("upload")
     done = bool(u and u["state"] == "done")
+    # a zip set's scan_status says why it cannot be sent; a rig scan's says 'scanning' until done
+    sendable = s["photos"] > 0 and s["scan_status"] != "scanning"
     return {"name": s["name"], "photos": s["photos"], "size": s["size"], "date": s["date"],
-            "scan_status": s["scan_status"], "upload_id": u and u["id"],
+            "scan_status": s["scan_status"], "sendable": sendable, "upload_id": u and u["id"],
             "state": u["state"] if u else "not sent", "percent": round(u["percent"], 1) if u else 0,
-            "stage": u and u.get("stage"), "bytes_done": u and u.get("bytes_done"),
-            "error": u and u.get("error"), "status": status_text(u), "active": bool(u and u["active"]),
+            "stage": u and u.get("stage"), "bytes_done": u and u.get("bytes_done"), "error": u and u.get("error"),
+            "status": status_text(u) if u or sendable else s["scan_status"], "active": bool(u and u["active"]),
             "result_url": url_for("openscan_cloud.result_zip", name=s["name"]) if done else None,
             "preview_url": (url_for("openscan_cloud.model_file", name=s["name"], filename="preview.png")
                             if s["preview"] else None)}

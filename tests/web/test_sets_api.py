@@ -61,7 +61,7 @@ def test_sets_api_errors(panel, tmp_path):
     client, *_ = panel
     openscan2_set(tmp_path / "scans", "2024-12-01_11.00.00-stack.zip", nested=True)
     stack = next(s for s in client.get("/cloud/api/sets").get_json()["sets"] if "stack" in s["name"])
-    assert "group stack photos" in stack["scan_status"]
+    assert "group stack photos" in stack["status"] and not stack["sendable"]
     r = client.post("/cloud/api/sets/2024-12-01_11.00.00-stack.zip/send")
     assert r.status_code == 400 and "photos in folders" in r.get_json()["error"]
     for path, code, words in [("/cloud/api/sets/nope/send", 404, "no set named"),
