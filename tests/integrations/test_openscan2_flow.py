@@ -86,7 +86,7 @@ def test_send_to_cloud_from_the_openscan2_dashboard(rig, tmp_path):
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1180, "height": 420})
+        page = browser.new_page(viewport={"width": 1240, "height": 560})
         hosts = set()
         page.on("request", lambda r: hosts.add(re.sub(r"^\w+://([^/:]+).*", r"\1", r.url)))
         page.goto(f"{node_red.url}/ui/")
