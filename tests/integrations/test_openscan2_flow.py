@@ -25,6 +25,7 @@ pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")]
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "images" / "openscan2-flow.png"
 ZIP_SET = "2024-12-01_10.20.30-owl.zip"           # OpenScan2: <date>_<time>-<project>.zip
+OTHER_FLOW = {"id": "firmware-tab", "type": "tab", "label": "Scan", "disabled": False, "info": "", "env": []}
 
 
 @pytest.fixture
@@ -76,10 +77,14 @@ def test_send_to_cloud_from_the_openscan2_dashboard(rig, tmp_path):
     from playwright.sync_api import expect, sync_playwright
     node_red, daemon_url, scans, token = rig
     t0 = time.monotonic()
-    out = subprocess.run([sys.executable, "-m", "openscan_plugin.cli", "integrate", "openscan2",
-                          "--node-red-url", node_red.url, "--daemon-url", daemon_url],
-                         capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0 and "installed the OpenScanCloud flow" in out.stdout, out.stdout + out.stderr
+    requests.post(f"{node_red.url}/flows", json=[OTHER_FLOW], timeout=30).raise_for_status()   # the firmware's
+    for _ in range(2):                                   # installing again replaces, keeps the rest
+        out = subprocess.run([sys.executable, "-m", "openscan_plugin.cli", "integrate", "openscan2",
+                              "--node-red-url", node_red.url, "--daemon-url", daemon_url],
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0 and "installed the OpenScanCloud flow" in out.stdout, out.stdout + out.stderr
+    deployed = requests.get(f"{node_red.url}/flows", timeout=30).json()
+    assert [n["id"] for n in deployed].count("osc-tab") == 1 and OTHER_FLOW in deployed
     name = scan_on_the_rig(daemon_url, "vase")
     openscan2_zip(scans)
     t_ready = time.monotonic()

@@ -1,18 +1,21 @@
 """The sets API the OpenScan2 flow uses (`/cloud/api/sets`, by name), and photo sets stored as
 OpenScan2 writes them: one zip per set in the scans folder, sent as it is, the model kept next
 to it in a hidden folder so the firmware's own listing stays as it was."""
+import hashlib
 import json
 import zipfile
 
 from tests.cloud.conftest import make_photos
+from tests.cloud.cutproxy import CutProxy
+from tests.cloud.test_upload_cli import server_zip_sha
 from tests.web.test_api import panel, wait_state  # noqa: F401  (the in-process panel + backend)
 
 SET = "2024-12-01_10.20.30-owl.zip"          # routine.py: strftime('20%y-%m-%d_%H.%M.%S-') + name
 
 
-def openscan2_set(scans, name=SET, count=4, nested=False):
+def openscan2_set(scans, name=SET, count=4, nested=False, size=30_000):
     """A zip like OpenScan2's routine writes: <project>_<n>.jpg, deflated, flat."""
-    photos = make_photos(scans.parent / "photos", count=count, size=30_000)
+    photos = make_photos(scans.parent / "photos", count=count, size=size)
     with zipfile.ZipFile(scans / name, "w", zipfile.ZIP_DEFLATED) as zf:
         for i, p in enumerate(sorted(photos.iterdir()), 1):
             zf.write(p, f"owl_{i}/owl_{i}-1.jpg" if nested else f"owl_{i}.jpg")
@@ -69,3 +72,17 @@ def test_sets_api_errors(panel, tmp_path):
                               ("/cloud/api/sets/owl/explode", 404, "unknown action")]:
         r = client.post(path)
         assert r.status_code == code and words in r.get_json()["error"], (path, r.get_json())
+
+
+def test_zip_set_resumes_through_cuts_byte_for_byte(panel, tmp_path):
+    client, server, token, service, _ = panel
+    zpath = openscan2_set(tmp_path / "scans", count=8, size=60_000)           # ~480 kB, 5 parts
+    proxy = CutProxy(server.port, cuts=[150_000, 260_000, 420_000])
+    try:
+        assert client.post("/cloud/api/settings", json={"server": proxy.url, "token": token}).status_code == 200
+        assert client.post(f"/cloud/api/sets/{SET}/send").status_code == 202
+        assert wait_set(client, SET, "done")["result_url"]
+        assert proxy.cuts_done == 3
+    finally:
+        proxy.close()
+    assert server_zip_sha(server) == hashlib.sha256(zpath.read_bytes()).hexdigest()
