@@ -160,4 +160,4 @@ def result_zip(name):
     if entry is None or entry.state != "done":
         abort(404, "no result for this scan yet")
     return send_from_directory(result_home(folder) / RESULT_DIR, entry.project, as_attachment=True,
-                               download_name=f"{name}-model.zip")
+                               download_name=f"{name.removesuffix('.zip')}-model.zip")

@@ -93,14 +93,15 @@ def act(name, action):
 
 
 def health_info() -> dict:
+    """Counts are over each set's latest upload: a failed set that was sent again is not failed."""
     service = svc()
     s = service.settings
-    entries = service.queue.list()
+    latest = service.queue.latest_by_folder().values()
     return {"ok": service.worker_alive and bool(s.server and s.token),
             "worker": service.worker_alive, "server": s.server, "token_set": bool(s.token),
             "scans_dir": str(s.scans_dir), "scans_dir_exists": s.scans_dir.is_dir(),
-            "active": sum(e.state in ACTIVE for e in entries),
-            "failed": sum(e.state == "failed" for e in entries), "version": __version__}
+            "active": sum(e.state in ACTIVE for e in latest),
+            "failed": sum(e.state == "failed" for e in latest), "version": __version__}
 
 
 @bp.get("/api/health")
