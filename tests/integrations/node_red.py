@@ -55,7 +55,7 @@ def ensure_node_red() -> Path:
 
 
 class NodeRed:
-    def __init__(self, user_dir: Path):
+    def __init__(self, user_dir: Path, env: dict | None = None):
         red = ensure_node_red()
         user_dir.mkdir(parents=True)
         self.port = free_port()
@@ -65,7 +65,7 @@ class NodeRed:
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(["node", str(red), "--userDir", str(user_dir),
                                           "--settings", str(user_dir / "settings.js")],
-                                         stdout=log, stderr=subprocess.STDOUT)
+                                         stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
         deadline = time.monotonic() + 90
         while "Started flows" not in self.log.read_text():
             assert self.proc.poll() is None and time.monotonic() < deadline, self.log.read_text()

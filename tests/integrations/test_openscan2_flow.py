@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from werkzeug.security import generate_password_hash
 
 from tests.cloud.conftest import make_photos
 from tests.cloud.cutproxy import CutProxy
@@ -25,6 +26,8 @@ pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")]
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "images" / "openscan2-flow.png"
 ZIP_SET = "2024-12-01_10.20.30-owl.zip"           # OpenScan2: <date>_<time>-<project>.zip
+PASSWORD = "panel-secret"
+AUTH = ("openscan", PASSWORD)
 OTHER_FLOW = {"id": "firmware-tab", "type": "tab", "label": "Scan", "disabled": False, "info": "", "env": []}
 
 
@@ -32,9 +35,12 @@ OTHER_FLOW = {"id": "firmware-tab", "type": "tab", "label": "Scan", "disabled": 
 def rig(tmp_path, backend):
     server = backend(env={"FAKE_STAGE_SECONDS": "1.0"}, PIPELINE="tests.web.model_pipeline", PART_SIZE=200_000)
     slow_link = CutProxy(server.port, rate=150_000)      # ~4 s for a 4-photo set: progress to watch
-    node_red = NodeRed(tmp_path / "node-red")
+    node_red = NodeRed(tmp_path / "node-red", env={"OPENSCAN_PANEL_PASSWORD": PASSWORD})
     daemon = start_daemon(tmp_path, {"server": slow_link.url, "part_size": 200_000})
     scan_url, scans = next(daemon)
+    config = json.loads((tmp_path / "rig.json").read_text())     # the panel's password (web/guard.py):
+    config["panel"] = {"password_hash": generate_password_hash(PASSWORD)}   # the flow must send it
+    (tmp_path / "rig.json").write_text(json.dumps(config))
     yield node_red, scan_url.removesuffix("/scan/"), scans, server.token()
     node_red.stop()
     next(daemon, None)                                   # stops the daemon, checks its log
@@ -42,10 +48,11 @@ def rig(tmp_path, backend):
 
 
 def scan_on_the_rig(daemon_url, name):
-    r = requests.post(f"{daemon_url}/scan/api/scan/start", json={"points": 4, "upload": False, "name": name})
+    r = requests.post(f"{daemon_url}/scan/api/scan/start", json={"points": 4, "upload": False, "name": name},
+                      auth=AUTH)
     assert r.status_code == 202, r.text
     deadline = time.monotonic() + 90
-    while (s := requests.get(f"{daemon_url}/scan/api/status").json())["state"] != "idle" or \
+    while (s := requests.get(f"{daemon_url}/scan/api/status", auth=AUTH).json())["state"] != "idle" or \
             s["scan"]["state"] != "complete":
         assert time.monotonic() < deadline and s["scan"]["state"] not in ("failed", "cancelled"), s
         time.sleep(0.5)
