@@ -234,6 +234,8 @@ def _register_cloud_commands():
     register(main)
     from .daemon import register as register_daemon
     register_daemon(main)
+    from .integrations.cli import register as register_integrations
+    register_integrations(main)
 
 
 _register_cloud_commands()

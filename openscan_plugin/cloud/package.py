@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator
@@ -75,11 +76,14 @@ class ScanPackage:
 
     @classmethod
     def from_folder(cls, folder, part_size: int = PART_SIZE) -> "ScanPackage":
+        if is_zip_set(folder):
+            return ZipSetPackage(folder, [zip_member(folder)], part_size)
         return cls(folder, scan_members(folder), part_size)
 
     @classmethod
     def from_snapshot(cls, folder, snapshot: list[dict], part_size: int = PART_SIZE) -> "ScanPackage":
-        return cls(folder, [Member(**m) for m in snapshot], part_size)
+        kind = ZipSetPackage if is_zip_set(folder) else cls
+        return kind(folder, [Member(**m) for m in snapshot], part_size)
 
     def snapshot(self) -> list[dict]:
         return [asdict(m) for m in self.members]
@@ -135,3 +139,73 @@ class ScanPackage:
 
     def __iter__(self) -> Iterator[bytes]:
         return iter(self._stream())
+
+
+# -- photo sets stored as one zip (OpenScan2 writes <scans>/<date>_<time>-<name>.zip) -----------
+
+def is_zip_set(path) -> bool:
+    return str(path).lower().endswith(".zip") and Path(path).is_file()
+
+
+def zip_photos(path: Path) -> int:
+    """The photos in a zip set, which must lie flat at its root as the server wants them:
+    OpenScan2 puts focus stacks in sub-folders when 'group stack photos' is on."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = [n for n in zf.namelist() if not n.endswith("/")]
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise PackageError(f"{path.name}: not a readable zip ({exc})") from None
+    nested = [n for n in names if "/" in n]
+    if nested:
+        raise PackageError(f"{path.name}: photos in folders ({nested[0]}); the cloud wants them flat "
+                           "(turn off OpenScan2's 'group stack photos' for the next scans)")
+    photos = sum(1 for n in names if n.lower().endswith(IMAGE_SUFFIXES))
+    if not photos:
+        raise PackageError(f"{path.name}: no .jpg/.jpeg/.png photos in the zip")
+    return photos
+
+
+def zip_member(path) -> Member:
+    path = Path(path)
+    zip_photos(path)
+    st = path.stat()
+    return Member(path.name, st.st_size, st.st_mtime_ns)
+
+
+class ZipSetPackage(ScanPackage):
+    """A zip the firmware already wrote is sent as it is: its bytes are the upload."""
+
+    def __init__(self, path, members: list[Member], part_size: int = PART_SIZE):
+        self.folder, self.members, self.part_size = Path(path), list(members), int(part_size)
+        self.size = self.members[0].size
+        self._photos = None
+
+    @property
+    def photos(self) -> int:
+        if self._photos is None:
+            self._photos = zip_photos(self.folder)
+        return self._photos
+
+    def check_unchanged(self) -> None:
+        m = self.members[0]
+        try:
+            st = self.folder.stat()
+        except FileNotFoundError:
+            raise PackageError(f"{self.folder} was removed after queueing") from None
+        if (st.st_size, st.st_mtime_ns) != (m.size, m.mtime_ns):
+            raise PackageError(f"{self.folder} changed after queueing; "
+                               "reset the upload to send it as it is now")
+
+    def iter_range(self, start: int, end: int) -> Iterator[bytes]:
+        self.check_unchanged()
+        with open(self.folder, "rb") as f:
+            f.seek(start)
+            while start < end:
+                chunk = f.read(min(1 << 20, end - start))
+                if not chunk:
+                    raise PackageError(f"{self.folder} is shorter than when it was queued")
+                start += len(chunk)
+                yield chunk
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self.iter_range(0, self.size)

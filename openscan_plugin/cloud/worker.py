@@ -25,6 +25,14 @@ from .unpack import UnpackError, UnpackLimits, unpack_result
 log = logging.getLogger(__name__)
 MODEL_DIR = "model"          # OpenScan3 unpacks results into <project>/model/ as well
 RESULT_DIR = "cloud"         # the downloaded result zip
+SIDECAR_DIR = ".openscan-cloud"   # results of zip sets: <scans>/.openscan-cloud/<set>.zip/
+
+
+def result_home(path) -> Path:
+    """Where a set's result zip and model go: the scan folder itself, or for a set stored as
+    one zip (OpenScan2) a hidden folder next to it, so the firmware's own listing is untouched."""
+    path = Path(path)
+    return path.parent / SIDECAR_DIR / path.name if path.suffix.lower() == ".zip" else path
 
 
 class QueueLock:
@@ -189,9 +197,10 @@ def fetch_result(client: CloudClient, dlink: str, folder, project: str,
                  progress: Callable[[int, int], None] = lambda done, total: None,
                  limits: UnpackLimits = UnpackLimits()) -> Path:
     """Download a project's result zip to <folder>/cloud/<project> (kept: the 'result link')
-    and unpack it into <folder>/model/ within `limits`; returns the model folder. `folder` must exist."""
-    folder = Path(folder)
-    (folder / RESULT_DIR).mkdir(exist_ok=True)
+    and unpack it into <folder>/model/ within `limits` (`folder` as result_home() maps it);
+    returns the model folder. The set must exist."""
+    folder = result_home(folder)
+    (folder / RESULT_DIR).mkdir(parents=True, exist_ok=True)
     zip_path = client.download(dlink, folder / RESULT_DIR / project, progress, max_bytes=limits.max_bytes)
     try:
         return unpack_result(zip_path, folder / MODEL_DIR, limits)

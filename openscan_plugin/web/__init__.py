@@ -8,6 +8,9 @@ from flask import Flask
 
 from .blueprint import bp, init_cloud
 from .guard import protect
+from .sets_api import bp as sets_bp
+
+bp.register_blueprint(sets_bp)        # the sets by name: /cloud/api/sets, /cloud/api/health
 
 
 def create_app(service, url_prefix: str = "/cloud", controller=None) -> Flask:

@@ -7,9 +7,9 @@ from pathlib import Path
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_from_directory
 
 from ..cloud.client import CloudError
-from ..cloud.package import PackageError
+from ..cloud.package import PackageError, is_zip_set
 from ..cloud.queue import AlreadyQueued, QueueError
-from ..cloud.worker import MODEL_DIR, RESULT_DIR
+from ..cloud.worker import MODEL_DIR, RESULT_DIR, result_home
 from .scans import list_scans, scan_folder
 
 bp = Blueprint("openscan_cloud", __name__, template_folder="templates", static_folder="static",
@@ -88,7 +88,7 @@ def upload_folder():
     if not isinstance(data.get("folder"), str) or not data["folder"]:
         return _error('send JSON {"folder": "<path below the scans dir>"}')
     folder = (root / data["folder"]).resolve()
-    if not folder.is_relative_to(root) or not folder.is_dir():
+    if not folder.is_relative_to(root) or not (folder.is_dir() or is_zip_set(folder)):
         return _error(f"{data['folder']} is not a folder below {root}")
     entry = svc().enqueue(folder)
     return jsonify(svc().view(entry)), 202
@@ -129,7 +129,9 @@ def settings():
 @bp.post("/api/settings")
 def save_settings():
     data = request.get_json(silent=True) or request.form
-    server, token = (data.get("server") or "").strip(), (data.get("token") or "").strip()
+    # no server: keep the one configured (a token-only form, like the OpenScan2 flow's)
+    server = (data.get("server") or svc().settings.server or "").strip()
+    token = (data.get("token") or "").strip()
     if not server.startswith(("http://", "https://")):
         return _error("server must be an http:// or https:// URL")
     if not token:
@@ -147,7 +149,7 @@ def model_file(name, filename):
     folder = scan_folder(svc().settings.scans_dir, name)
     if folder is None or filename not in MODEL_FILES:
         abort(404, "no such model file")
-    return send_from_directory(folder / MODEL_DIR, filename)
+    return send_from_directory(result_home(folder) / MODEL_DIR, filename)
 
 
 @bp.get("/scans/<name>/result.zip")
@@ -157,5 +159,5 @@ def result_zip(name):
     entry = svc().queue.latest(folder) if folder else None
     if entry is None or entry.state != "done":
         abort(404, "no result for this scan yet")
-    return send_from_directory(folder / RESULT_DIR, entry.project, as_attachment=True,
-                               download_name=f"{name}-model.zip")
+    return send_from_directory(result_home(folder) / RESULT_DIR, entry.project, as_attachment=True,
+                               download_name=f"{name.removesuffix('.zip')}-model.zip")

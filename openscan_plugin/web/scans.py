@@ -1,4 +1,5 @@
-"""The scans on the rig: the folders under the scans dir that hold photos."""
+"""The scans on the rig: the folders under the scans dir that hold photos, and the photo sets
+OpenScan2's firmware stores there as one zip each (`<date>_<time>-<name>.zip`)."""
 from __future__ import annotations
 
 import json
@@ -6,8 +7,8 @@ import os
 import time
 from pathlib import Path
 
-from ..cloud.package import IMAGE_SUFFIXES, MANIFEST
-from ..cloud.worker import MODEL_DIR
+from ..cloud.package import IMAGE_SUFFIXES, MANIFEST, PackageError, is_zip_set, zip_photos
+from ..cloud.worker import MODEL_DIR, result_home
 
 
 def scan_info(folder: Path) -> dict | None:
@@ -35,10 +36,22 @@ def scan_info(folder: Path) -> dict | None:
 def model_files(folder: Path) -> dict:
     """Which files of the unpacked model the folder holds: three stats, no photo scan (the
     scan page asks on every status push)."""
-    model = folder / MODEL_DIR
+    model = result_home(folder) / MODEL_DIR
     return {"preview": (model / "preview.png").is_file(),
             "glb": (model / "model.glb").is_file(),
             "obj": (model / "model.obj").is_file()}
+
+
+def zip_set_info(path: Path) -> dict:
+    """The same for a set stored as one zip; `scan_status` says why it cannot be sent."""
+    st = path.stat()
+    try:
+        photos, status = zip_photos(path), "photos"
+    except PackageError as exc:
+        photos, status = 0, str(exc)
+    return {"name": path.name, "folder": str(path), "photos": photos, "size": st.st_size,
+            "date": time.strftime("%Y-%m-%d %H:%M", time.localtime(st.st_mtime)), "mtime": st.st_mtime,
+            "scan_status": status, **model_files(path)}
 
 
 def list_scans(scans_dir: Path) -> list[dict]:
@@ -47,16 +60,21 @@ def list_scans(scans_dir: Path) -> list[dict]:
         return []
     found = []
     for d in scans_dir.iterdir():
-        if d.is_dir() and not d.name.startswith("."):
+        if d.name.startswith("."):
+            continue
+        if d.is_dir():
             info = scan_info(d)
             if info:
                 found.append(info)
+        elif is_zip_set(d):
+            found.append(zip_set_info(d))
     return sorted(found, key=lambda s: s["mtime"], reverse=True)
 
 
 def scan_folder(scans_dir: Path, name: str) -> Path | None:
-    """The folder of scan `name`, refusing anything that is not a direct child of scans_dir."""
+    """The folder (or zip set) of scan `name`, refusing anything that is not a direct child of
+    scans_dir."""
     if not name or "/" in name or name.startswith("."):
         return None
     folder = scans_dir / name
-    return folder if folder.is_dir() else None
+    return folder if folder.is_dir() or is_zip_set(folder) else None
