@@ -1,1 +1,28 @@
-from tests.cloud.conftest import backend  # noqa: F401  (a real backend per test)
+"""The panel's JSON API in-process (Flask's test client) over the real queue and worker, and a
+real backend per test on loopback."""
+import json
+
+import pytest
+
+from openscan_plugin.cloud.service import CloudService
+from openscan_plugin.cloud.settings import load_settings
+from openscan_plugin.web import create_app
+from tests.cloud.conftest import backend, make_photos  # noqa: F401  (a real backend per test)
+
+
+@pytest.fixture
+def panel(tmp_path, backend):  # noqa: F811  (pytest passes the fixture imported above)
+    server = backend()
+    token = server.token(credit=123_000_000)
+    scans = tmp_path / "scans"
+    make_photos(scans / "owl", count=4, size=30_000)
+    make_photos(scans / "vase", count=2, size=10_000)
+    (scans / "empty").mkdir()
+    config = tmp_path / "rig.json"
+    config.write_text(json.dumps({"cloud": {"part_size": 100_000}}))
+    settings = load_settings(str(config), data_dir=tmp_path / "rig", scans_dir=scans)
+    service = CloudService(settings)
+    service.start_worker(retry_after=0.5)
+    app = create_app(service)
+    yield app.test_client(), server, token, service, config
+    service.stop()

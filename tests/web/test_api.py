@@ -3,30 +3,7 @@ Flask's test client, the real queue and worker, and a real backend on loopback."
 import json
 import time
 
-import pytest
-
-from openscan_plugin.cloud.service import CloudService
-from openscan_plugin.cloud.settings import load_settings
-from openscan_plugin.web import create_app
 from tests.cloud.conftest import make_photos
-
-
-@pytest.fixture
-def panel(tmp_path, backend):
-    server = backend()
-    token = server.token(credit=123_000_000)
-    scans = tmp_path / "scans"
-    make_photos(scans / "owl", count=4, size=30_000)
-    make_photos(scans / "vase", count=2, size=10_000)
-    (scans / "empty").mkdir()
-    config = tmp_path / "rig.json"
-    config.write_text(json.dumps({"cloud": {"part_size": 100_000}}))
-    settings = load_settings(str(config), data_dir=tmp_path / "rig", scans_dir=scans)
-    service = CloudService(settings)
-    service.start_worker(retry_after=0.5)
-    app = create_app(service)
-    yield app.test_client(), server, token, service, config
-    service.stop()
 
 
 def wait_state(client, entry_id, state, timeout=60):

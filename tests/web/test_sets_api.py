@@ -8,7 +8,7 @@ import zipfile
 from tests.cloud.conftest import make_photos
 from tests.cloud.cutproxy import CutProxy
 from tests.cloud.test_upload_cli import server_zip_sha
-from tests.web.test_api import panel, wait_state  # noqa: F401,F811  (the in-process panel + backend)
+from tests.web.test_api import wait_state
 
 SET = "2024-12-01_10.20.30-owl.zip"          # routine.py: strftime('20%y-%m-%d_%H.%M.%S-') + name
 
