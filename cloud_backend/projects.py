@@ -6,9 +6,9 @@ import shutil
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from . import archive
+from . import archive, split
 from .models import Job, Part, Project, utcnow
 
 _NAME = re.compile(r"^[^/\\\x00-\x1f\x7f]{1,255}$")
@@ -61,10 +61,12 @@ def create(session, settings, token_row, name, photos, parts, filesize):
     if filesize > token_row.credit:
         raise ProtocolError(f"not enough credit: the project needs {filesize} bytes, "
                             f"the token has {token_row.credit} left")
-    part_size = settings["PART_SIZE"]
-    if parts != math.ceil(filesize / part_size):
-        raise ProtocolError(f"{filesize} bytes make {math.ceil(filesize / part_size)} parts of "
-                            f"at most {part_size} bytes, not {parts}")
+    limit = settings["PART_SIZE"]
+    if split.slice_sizes(filesize, parts, limit) is None:
+        raise ProtocolError(f"{filesize} bytes cannot be cut into {parts} parts of at most {limit} "
+                            f"bytes each (all but the last of one size; at least "
+                            f"{math.ceil(filesize / limit)} parts)")
+    part_size = split.known_size(filesize, parts, limit)
     if session.scalar(select(Project.id).where(Project.token_id == token_row.id,
                                                Project.name == name)):
         raise ProtocolError(f"a project named {name!r} exists already; reset it to upload again")
@@ -106,39 +108,50 @@ def missing_parts(project):
 
 
 def start(session, store, settings, project):
-    """Validate the uploaded zip across its parts and queue the project; returns the new job's
-    id (None when it was queued already)."""
+    """Check the zip's directory and queue the project; returns the new job's id (None when it
+    was queued already). The job checks every byte (archive.validate) before using any: reading
+    2 GB here would keep the client waiting past its timeout."""
     if project.status in ("initialized", "processing"):
         return None  # already queued or running: a retried request changes nothing
     if project.status == "processing done" or project.status == "expired":
         raise ProtocolError(f"the project is {project.status}; reset it to process it again")
     if project.direct_upload:
-        _adopt_direct_parts(session, store, project)
+        _adopt_direct_parts(session, store, settings, project)
     missing = missing_parts(project)
     if missing:
         raise ProtocolError(f"not all parts have arrived: missing part(s) "
                             f"{', '.join(map(str, missing[:20]))} of {project.parts}")
     with archive.PartsReader(store, [part_key(project, i) for i in range(project.parts)]) as zf:
         try:
-            contents = archive.validate(
-                zf, project.token.limit_photos, settings["MAX_IMAGE_BYTES"],
-                settings["MAX_COMPRESSION_RATIO"])
+            with archive.Upload(zf, **archive.rules(settings, project.token.limit_photos)) as upload:
+                photos = len(upload.photos)
         except archive.ArchiveError as e:
             raise ProtocolError(str(e)) from None
-    project.photos = len(contents.images)
-    set_status(project, "initialized", stage="queued", progress=0, error="")
+    # One conditional write: it waits for a part being committed (uploads.committing holds the
+    # same row) and, once done, no part can commit any more, so the job reads what is here now.
+    queued = session.execute(
+        update(Project).where(Project.id == project.id,
+                              Project.status.in_(("created", "processing failed")))
+        .values(status="initialized", stage="queued", progress=0, error="", photos=photos,
+                updated=utcnow())).rowcount
+    if not queued:
+        return None  # another startProject got there first
     job = Job(project=project)
     session.add(job)
     session.flush()
     return job.id
 
 
-def _adopt_direct_parts(session, store, project):
-    """Parts PUT straight into object storage are not seen by this server: take those of the
-    right size. (Their SHA-256 is not known; the zip check still reads every byte.)"""
+def _adopt_direct_parts(session, store, settings, project):
+    """Parts PUT straight into object storage are not seen by this server: take those that fit
+    the split. (Their SHA-256 is not known; the job's check still reads every byte.)"""
     for index in missing_parts(project):
-        if store.size(part_key(project, index)) == project.part_length(index):
-            record_part(session, project, index, project.part_length(index), "")
+        size = store.size(part_key(project, index))
+        try:
+            split.accept(project, index, size or 0, settings["PART_SIZE"])
+        except ValueError:
+            continue
+        record_part(session, project, index, size, "")
     session.flush()
     session.refresh(project)
 

@@ -9,7 +9,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from .base import BlobStore, RandomAccessReader
+from .base import BlobStore, RandomAccessReader, no_commit_guard
 
 BLOCK = 8 << 20  # multipart part size (S3 wants at least 5 MiB for all but the last)
 TAIL = ".tail"
@@ -93,7 +93,7 @@ class S3Store(BlobStore):
         _, parts, tail = self._staged(self._key(key))
         return sum(p["Size"] for p in parts) + len(tail)
 
-    def write_staged(self, key, chunks, offset, complete_size):
+    def write_staged(self, key, chunks, offset, complete_size, commit=no_commit_guard):
         full = self._key(key)
         if offset == 0:
             for upload in self._uploads(full):  # a fresh start replaces any earlier attempt
@@ -120,16 +120,18 @@ class S3Store(BlobStore):
                 while len(buffer) >= BLOCK:
                     size += self._upload_part(full, upload_id, done, bytes(buffer[:BLOCK]))
                     del buffer[:BLOCK]
-        finally:
-            held = size + len(buffer)
-            if held < complete_size:  # interrupted or still short: keep the tail for a resume
-                self.s3.put_object(Bucket=self.bucket, Key=full + TAIL, Body=bytes(buffer))
-        if held != complete_size:
+        except BaseException:  # interrupted: keep the tail for a resume
+            self.s3.put_object(Bucket=self.bucket, Key=full + TAIL, Body=bytes(buffer))
+            raise
+        held = size + len(buffer)
+        if complete_size is not None and held != complete_size:  # still short: keep the tail
+            self.s3.put_object(Bucket=self.bucket, Key=full + TAIL, Body=bytes(buffer))
             return held, None
         if buffer or not done:
             self._upload_part(full, upload_id, done, bytes(buffer))
-        self.s3.complete_multipart_upload(Bucket=self.bucket, Key=full, UploadId=upload_id,
-                                          MultipartUpload={"Parts": done})
+        with commit(held):
+            self.s3.complete_multipart_upload(Bucket=self.bucket, Key=full, UploadId=upload_id,
+                                              MultipartUpload={"Parts": done})
         self.s3.delete_object(Bucket=self.bucket, Key=full + TAIL)
         return held, digest.hexdigest() if digest else self._sha256(key)
 
