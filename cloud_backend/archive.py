@@ -78,6 +78,10 @@ class Upload:
     def __init__(self, fileobj, limit_photos=None, max_image_bytes=None, max_ratio=None,
                  max_pixels=None):
         self.max_pixels = max_pixels
+        declared = _declared_entries(fileobj)
+        if limit_photos is not None and declared > 2 * limit_photos + 1:  # photos, masks, manifest
+            raise ArchiveError(f"the zip holds {declared} entries; this token allows at most "
+                               f"{limit_photos} images")
         try:
             self.zip = zipfile.ZipFile(fileobj)
         except (zipfile.BadZipFile, OSError, ValueError) as e:
@@ -157,6 +161,18 @@ def validate(fileobj, **limits):
     """Check the whole archive (see Upload) by reading every entry once."""
     with Upload(fileobj, **limits) as upload:
         return upload.check()
+
+
+def _declared_entries(fileobj):
+    """The entry count in the zip's end record, read before zipfile parses every entry (100k
+    tiny entries take seconds to parse). zipfile's reader of that record is private but has
+    been stable since Python 2; 0 when there is no record (ZipFile then says what is wrong)."""
+    try:
+        end = zipfile._EndRecData(fileobj)
+        fileobj.seek(0)
+    except OSError:
+        return 0
+    return end[zipfile._ECD_ENTRIES_TOTAL] if end else 0
 
 
 def _check_layout(entries):
