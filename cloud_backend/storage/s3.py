@@ -32,14 +32,21 @@ class S3Store(BlobStore):
 
     # whole blobs ---------------------------------------------------------------------------
     def open(self, key):
-        size = self.size(key)
-        if size is None:
+        """Reads pinned to the version there now (If-Match on its ETag): an object replaced
+        meanwhile (a presigned PUT) fails the read instead of mixing in unchecked bytes."""
+        head = self._head(key)
+        if head is None:
             raise FileNotFoundError(key)
-        return io.BufferedReader(_RangeReader(self.s3, self.bucket, self._key(key), size), BLOCK)
+        return io.BufferedReader(_RangeReader(self.s3, self.bucket, self._key(key),
+                                              head["ContentLength"], head["ETag"]), BLOCK)
 
     def size(self, key):
+        head = self._head(key)
+        return head and head["ContentLength"]
+
+    def _head(self, key):
         try:
-            return self.s3.head_object(Bucket=self.bucket, Key=self._key(key))["ContentLength"]
+            return self.s3.head_object(Bucket=self.bucket, Key=self._key(key))
         except ClientError as e:
             if e.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
                 return None
@@ -153,15 +160,15 @@ class S3Store(BlobStore):
 class _RangeReader(RandomAccessReader):
     """One object, fetched with ranged GETs."""
 
-    def __init__(self, s3, bucket, key, size):
+    def __init__(self, s3, bucket, key, size, etag):
         super().__init__(size)
-        self.s3, self.bucket, self.key = s3, bucket, key
+        self.s3, self.bucket, self.key, self.etag = s3, bucket, key, etag
 
     def readinto(self, buffer):
         if self.pos >= self.length or not len(buffer):
             return 0
         end = min(self.pos + len(buffer), self.length) - 1
-        data = self.s3.get_object(Bucket=self.bucket, Key=self.key,
+        data = self.s3.get_object(Bucket=self.bucket, Key=self.key, IfMatch=self.etag,
                                   Range=f"bytes={self.pos}-{end}")["Body"].read()
         buffer[:len(data)] = data
         self.pos += len(data)

@@ -7,6 +7,8 @@ import zipfile
 import requests
 from PIL import Image
 
+from cloud_backend import images
+
 AUTH = ("openscan", "free")
 
 
@@ -67,15 +69,18 @@ class Client:
 
 
 def write_big_zip(path, total_bytes, photos=20):
-    """A stored zip of about ``total_bytes`` made of JPEG-framed random data, written in 1 MiB
-    blocks (the test process never holds it in memory). Returns its exact size."""
+    """A stored zip of about ``total_bytes`` made of JPEG-framed random data (a real JPEG's
+    header up to its image data, random bytes, the end marker), written in 1 MiB blocks (the
+    test process never holds it in memory). Returns its exact size."""
     block = random.Random(0).randbytes(1 << 20)
     per_photo = total_bytes // photos
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
         for i in range(photos):
             with zf.open(f"IMG_{i:04d}.jpg", "w", force_zip64=True) as f:
-                f.write(b"\xff\xd8\xff\xe0" + i.to_bytes(4, "big"))
-                left = per_photo - 10
+                real = jpeg_bytes(i)
+                head = real[:images.header(real)[2]]
+                f.write(head)
+                left = per_photo - len(head) - 2
                 while left > 0:
                     f.write(block[:min(left, len(block))])
                     left -= len(block)

@@ -6,12 +6,18 @@ import io
 import json
 import zipfile
 
+import pytest
 import requests
+from botocore.exceptions import ClientError
+
+from cloud_backend.archive import PartsReader
+from cloud_backend.storage.s3 import S3Store
 
 from ..backend.conftest import start_server  # noqa: F401 (the fixture)
 from ..backend.helpers import Client, jpeg_bytes
 from ..backend.test_jobs import PIPELINE, done, watch
 from ..backend.test_parts import send_partial, staged_path, wait_until_writing
+from ..scale.services import S3
 
 
 def zip_of(entries, pad=0):
@@ -65,3 +71,25 @@ def test_a_part_write_cannot_commit_after_start_project(start_server):  # noqa: 
     uid = link.split("/")[4]
     stored = server.data_dir / "blobs" / "projects" / uid / "parts" / "00000"
     assert hashlib.sha256(stored.read_bytes()).digest() == hashlib.sha256(good).digest()
+
+
+def test_a_part_replaced_in_s3_under_the_job_fails_the_read(tmp_path, monkeypatch):
+    """Parts PUT straight into S3 (presigned links) pass no commit guard: the job's reads are
+    pinned to the version it opened, so a replaced part fails the job instead of being used
+    unchecked."""
+    s3 = S3()
+    try:
+        for key, value in s3.env.items():
+            monkeypatch.setenv(key, value)
+        store = S3Store("race", "blobs", s3.url)
+        (tmp_path / "good").write_bytes(b"g" * 20_000_000)
+        (tmp_path / "evil").write_bytes(b"e" * 20_000_000)
+        store.put_file("p/0", tmp_path / "good")
+        reader = PartsReader(store, ["p/0"])
+        assert reader.read(10) == b"g" * 10
+        store.put_file("p/0", tmp_path / "evil")  # a second PUT to the presigned link
+        reader.seek(15_000_000)
+        with pytest.raises(ClientError, match="PreconditionFailed"):
+            reader.read(10)
+    finally:
+        s3.stop()
