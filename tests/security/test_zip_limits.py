@@ -92,9 +92,10 @@ def test_zip_of_many_tiny_entries_is_refused_from_its_end_record():
     assert upload.bytes_read < 70_000  # the end record's search window, not the 1.6 MB directory
 
 
-def with_trailer(photo, size=4096):
-    """What phones append after the JPEG end marker (a motion photo's video, maker notes)."""
-    return photo + b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * (size // 256 - 1) + b"\xff\xd9junk"
+def with_trailer(photo):
+    """What phones append after the JPEG end marker (a motion photo's video, maker notes):
+    4 KiB here, with an end marker of its own near its start, none near the file's end."""
+    return photo + b"\x00\x00\x00\x18ftypmp42\xff\xd9" + bytes(range(256)) * 15 + b"\0" * 242
 
 
 def test_jpeg_and_png_trailers_are_not_truncation():
