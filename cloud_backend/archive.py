@@ -65,8 +65,8 @@ class Contents:
 
 def rules(settings, limit_photos):
     """The limits an upload is checked against: the token's photo limit and the server's."""
-    return dict(limit_photos=limit_photos, max_image_bytes=settings["MAX_IMAGE_BYTES"],
-                max_ratio=settings["MAX_COMPRESSION_RATIO"], max_pixels=settings["MAX_IMAGE_PIXELS"])
+    return {"limit_photos": limit_photos, "max_image_bytes": settings["MAX_IMAGE_BYTES"],
+            "max_ratio": settings["MAX_COMPRESSION_RATIO"], "max_pixels": settings["MAX_IMAGE_PIXELS"]}
 
 
 class Upload:

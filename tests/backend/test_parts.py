@@ -150,7 +150,7 @@ def test_part_resumes_after_a_cut_at_a_random_byte(client, data):
 def test_first_part_resumes_before_the_slice_size_is_known(client, data):
     """Until a part is whole the length of each is unknown (tus Upload-Defer-Length); the
     resumed body's end completes it, as the rig's client sends the rest of the part."""
-    name, links = new_project(client, data)
+    _, links = new_project(client, data)
     cut = random.randrange(1, PART - 1)
     send_partial(links[0], PART, data[:cut])
     assert wait_for_offset(links[0], cut) == cut
