@@ -6,10 +6,12 @@ import json
 import zipfile
 from dataclasses import dataclass, field
 
+from . import images
 from .storage.base import RandomAccessReader
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 MANIFEST = "manifest.json"  # the rig's scan metadata, sent beside the photos
+MASKS = "masks/"  # optional object masks, masks/<photo name>.png (COLMAP's convention)
 CHUNK = 1 << 20
 MAX_MANIFEST_BYTES = 16 << 20
 
@@ -61,30 +63,116 @@ class Contents:
     manifest: bool = False
 
 
-def validate(fileobj, limit_photos, max_image_bytes, max_ratio):
-    """Check the whole archive by reading every entry once, in constant memory."""
+def rules(settings, limit_photos):
+    """The limits an upload is checked against: the token's photo limit and the server's."""
+    return {"limit_photos": limit_photos, "max_image_bytes": settings["MAX_IMAGE_BYTES"],
+            "max_ratio": settings["MAX_COMPRESSION_RATIO"], "max_pixels": settings["MAX_IMAGE_PIXELS"]}
+
+
+class Upload:
+    """An uploaded zip, opened with the rules every reader of it shares (startProject, the job's
+    check and the reconstruction's ingest). Opening checks the central directory only (names,
+    counts, declared sizes), before reading any data; ``read``/``chunks`` check each entry's bytes.
+    A limit given as None is not checked."""
+
+    def __init__(self, fileobj, limit_photos=None, max_image_bytes=None, max_ratio=None,
+                 max_pixels=None):
+        self.max_pixels = max_pixels
+        declared = _declared_entries(fileobj)
+        if limit_photos is not None and declared > 2 * limit_photos + 1:  # photos, masks, manifest
+            raise ArchiveError(f"the zip holds {declared} entries; this token allows at most "
+                               f"{limit_photos} images")
+        try:
+            self.zip = zipfile.ZipFile(fileobj)
+        except (zipfile.BadZipFile, OSError, ValueError) as e:
+            raise ArchiveError(f"the upload is not a readable zip file ({e})") from None
+        try:
+            entries = self.zip.infolist()
+            _check_layout(entries)
+            self.manifest = next((i for i in entries if i.filename == MANIFEST), None)
+            self.masks = [i for i in entries if i.filename.startswith(MASKS)]
+            self.photos = [i for i in entries if i is not self.manifest and i not in self.masks]
+            if not self.photos:
+                raise ArchiveError("the zip holds no images (.jpg, .jpeg or .png)")
+            if limit_photos is not None and len(self.photos) > limit_photos:
+                raise ArchiveError(f"the zip holds {len(self.photos)} images; "
+                                   f"this token allows at most {limit_photos}")
+            if len(self.masks) > len(self.photos):
+                raise ArchiveError(f"the zip holds more masks ({len(self.masks)}) than photos")
+            for info in entries:
+                _check_entry(info, max_image_bytes, max_ratio)
+        except BaseException:
+            self.zip.close()
+            raise
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        self.zip.close()
+
+    def chunks(self, info):
+        """The entry's bytes as checked: for a photo, the header (format, pixel count) before
+        any data and nothing after the image's end (a trailer is dropped); a photo that never
+        ends is truncated."""
+        if info is self.manifest:
+            yield _manifest_bytes(self.zip, info)
+            return
+        stream = _read(self.zip, info)
+        head = b""
+        for chunk in stream:  # the header: the first MiB holds it (APPn segments are <= 64 KiB)
+            head += chunk
+            if len(head) >= CHUNK:
+                break
+        try:
+            width, height, data_start = images.header(head)
+        except images.ImageError as e:
+            raise ArchiveError(f"{info.filename!r} {e}") from None
+        if self.max_pixels is not None and width * height > self.max_pixels:
+            raise ArchiveError(f"{info.filename!r} is {width}x{height} pixels "
+                               f"({width * height / 1e6:.0f} megapixels); at most "
+                               f"{self.max_pixels / 1e6:.0f} megapixels per photo")
+        if width * height == 0:
+            raise ArchiveError(f"{info.filename!r} declares no pixels ({width}x{height})")
+        end, sent = images.EndFinder(head, data_start), 0
+        for chunk in itertools.chain([head], stream):
+            end.feed(chunk)
+            if sent < (end.end or end.seen):
+                yield chunk[:(end.end or end.seen) - sent]
+                sent = end.end or end.seen
+        if end.end is None:
+            raise ArchiveError(f"{info.filename!r} is truncated (its image data never ends)")
+
+    def read(self, info):
+        return b"".join(self.chunks(info))
+
+    def check(self):
+        """Read every entry once, in constant memory; returns what the zip holds."""
+        for info in self.zip.infolist():
+            for _ in self.chunks(info):
+                pass
+        return Contents([i.filename for i in self.photos], self.manifest is not None)
+
+
+def validate(fileobj, **limits):
+    """Check the whole archive (see Upload) by reading every entry once."""
+    with Upload(fileobj, **limits) as upload:
+        return upload.check()
+
+
+def _declared_entries(fileobj):
+    """The entry count in the zip's end record, read before zipfile parses every entry (100k
+    tiny entries take seconds to parse). zipfile's reader of that record is private but has
+    been stable since Python 2; 0 when there is no record (ZipFile then says what is wrong)."""
     try:
-        archive = zipfile.ZipFile(fileobj)
-    except (zipfile.BadZipFile, OSError, ValueError) as e:
-        raise ArchiveError(f"the upload is not a readable zip file ({e})") from None
-    with archive:
-        entries = archive.infolist()
-        _check_layout(entries)
-        contents = Contents()
-        for info in entries:
-            _check_entry(info, max_image_bytes, max_ratio)
-            if info.filename == MANIFEST:
-                _check_manifest(archive, info)
-                contents.manifest = True
-            else:
-                _check_image(archive, info)
-                contents.images.append(info.filename)
-    if not contents.images:
-        raise ArchiveError("the zip holds no images (.jpg, .jpeg or .png)")
-    if len(contents.images) > limit_photos:
-        raise ArchiveError(f"the zip holds {len(contents.images)} images; "
-                           f"this token allows at most {limit_photos}")
-    return contents
+        end = zipfile._EndRecData(fileobj)
+        fileobj.seek(0)
+    except OSError:
+        return 0
+    return end[zipfile._ECD_ENTRIES_TOTAL] if end else 0
 
 
 def _check_layout(entries):
@@ -93,13 +181,16 @@ def _check_layout(entries):
         name = info.filename
         if name.startswith("/") or "\\" in name or ".." in name.split("/") or ":" in name:
             raise ArchiveError(f"unsafe path in zip: {name!r}")
-        if "/" in name:
+        mask = name.startswith(MASKS) and name.count("/") == 1
+        if "/" in name and not mask:
             raise ArchiveError(f"images must lie flat at the root of the zip, not in folders: {name!r}")
         if name in names:
             raise ArchiveError(f"the zip holds {name!r} twice")
         names.add(name)
-        if name != MANIFEST and not name.lower().endswith(IMAGE_SUFFIXES):
-            raise ArchiveError(f"only .jpg, .jpeg and .png images are accepted, not {name!r}")
+        suffixes = (".png",) if mask else IMAGE_SUFFIXES
+        if name != MANIFEST and not name.lower().endswith(suffixes):
+            raise ArchiveError(f"only .jpg, .jpeg and .png images are accepted "
+                               f"(and .png masks in {MASKS}), not {name!r}")
     # Entries whose data overlap let a small zip expand many times over (a "zip bomb").
     spans = sorted((i.header_offset, i.header_offset + 30 + len(i.orig_filename.encode())
                     + i.compress_size) for i in entries)
@@ -111,12 +202,15 @@ def _check_layout(entries):
 def _check_entry(info, max_image_bytes, max_ratio):
     if info.flag_bits & 0x1:
         raise ArchiveError(f"{info.filename!r} is encrypted")
-    if info.file_size > max_image_bytes:
+    if info.filename == MANIFEST and info.file_size > MAX_MANIFEST_BYTES:
+        raise ArchiveError(f"{MANIFEST} is {info.file_size} bytes; at most {MAX_MANIFEST_BYTES}")
+    if max_image_bytes is not None and info.file_size > max_image_bytes:
         raise ArchiveError(f"{info.filename!r} unpacks to {info.file_size} bytes "
                            f"(at most {max_image_bytes} per file)")
-    if info.file_size > CHUNK and info.file_size > max_ratio * max(info.compress_size, 1):
-        raise ArchiveError(f"{info.filename!r} is compressed {info.file_size // max(info.compress_size, 1)}"
-                           " times over; that is a zip bomb, not a photo")
+    ratio = info.file_size / max(info.compress_size, 1)
+    if max_ratio is not None and info.file_size > CHUNK and ratio > max_ratio:
+        raise ArchiveError(f"{info.filename!r} is compressed {int(ratio)} times over; "
+                           "that is a zip bomb, not a photo")
 
 
 def _read(archive, info):
@@ -129,27 +223,11 @@ def _read(archive, info):
         raise ArchiveError(f"{info.filename!r} is damaged in the zip ({e})") from None
 
 
-def _check_image(archive, info):
-    head, tail = b"", b""
-    for chunk in _read(archive, info):
-        head = head or chunk[:16]
-        tail = (tail + chunk[-1024:])[-1024:]
-    if head.startswith(b"\xff\xd8\xff"):
-        complete = b"\xff\xd9" in tail  # JPEG end-of-image marker (cameras may pad after it)
-    elif head.startswith(b"\x89PNG\r\n\x1a\n"):
-        complete = b"IEND" in tail[-12:]
-    else:
-        raise ArchiveError(f"{info.filename!r} is not a JPEG or PNG image")
-    if not complete:
-        raise ArchiveError(f"{info.filename!r} is truncated")
-
-
-def _check_manifest(archive, info):
-    if info.file_size > MAX_MANIFEST_BYTES:
-        raise ArchiveError(f"{MANIFEST} is {info.file_size} bytes; at most {MAX_MANIFEST_BYTES}")
+def _manifest_bytes(archive, info):
     data = b"".join(_read(archive, info))
     try:
         if not isinstance(json.loads(data), dict):
             raise ValueError("not an object")
     except (ValueError, RecursionError) as e:  # RecursionError: nested too deeply to parse
         raise ArchiveError(f"{MANIFEST} is not a JSON object ({e})") from None
+    return data

@@ -34,6 +34,7 @@ DEFAULTS = {
     "DEFAULT_LIMIT_FILESIZE": 10_000_000_000,
     "MAX_IMAGE_BYTES": 200_000_000,  # one unpacked image; anything larger is a zip bomb
     "MAX_COMPRESSION_RATIO": 20,     # JPEG/PNG barely compress; a high ratio means a bomb
+    "MAX_IMAGE_PIXELS": 120_000_000, # one photo, as its header declares (largest sensors: ~108 MP)
     "SMTP_HOST": None,
     "SMTP_PORT": 25,
     "SMTP_USER": None,

@@ -5,6 +5,8 @@ from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, Text, 
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from . import split
+
 
 def utcnow():
     return datetime.now(timezone.utc).replace(tzinfo=None)
@@ -67,7 +69,7 @@ class Project(Base):
     photos: Mapped[int] = mapped_column(Integer)
     parts: Mapped[int] = mapped_column(Integer)
     filesize: Mapped[int] = mapped_column(BigInteger)
-    part_size: Mapped[int] = mapped_column(BigInteger)
+    part_size: Mapped[int] = mapped_column(BigInteger)  # the slice size; 0 until known
     charged: Mapped[int] = mapped_column(BigInteger, default=0)  # credit taken, in bytes
     status: Mapped[str] = mapped_column(String(32), default="created")
     stage: Mapped[str] = mapped_column(String(64), default="")
@@ -84,8 +86,9 @@ class Project(Base):
     jobs: Mapped[list["Job"]] = relationship(back_populates="project", cascade="all, delete-orphan")
 
     def part_length(self, index):
-        """Exact byte count of part ``index``: every part is full but the last."""
-        return min(self.part_size, self.filesize - index * self.part_size)
+        """Exact byte count of part ``index``: every part is full but the last. None while the
+        slice size is not known yet (``part_size`` 0: see split.py)."""
+        return split.part_length(self.filesize, self.part_size, index)
 
 
 class Part(Base):

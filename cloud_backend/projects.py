@@ -7,10 +7,10 @@ import shutil
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import archive, credit
+from . import archive, credit, split
 from .models import Job, Part, Project, utcnow
 
 log = logging.getLogger(__name__)
@@ -61,10 +61,12 @@ def create(session, settings, store, token_row, name, photos, parts, filesize):
     if filesize > token_row.limit_filesize:
         raise ProtocolError(f"{filesize} bytes exceed this token's limit of "
                             f"{token_row.limit_filesize} bytes per project")
-    part_size = settings["PART_SIZE"]
-    if parts != math.ceil(filesize / part_size):
-        raise ProtocolError(f"{filesize} bytes make {math.ceil(filesize / part_size)} parts of "
-                            f"at most {part_size} bytes, not {parts}")
+    limit = settings["PART_SIZE"]
+    if split.slice_sizes(filesize, parts, limit) is None:
+        raise ProtocolError(f"{filesize} bytes cannot be cut into {parts} parts of at most {limit} "
+                            f"bytes each (all but the last of one size; at least "
+                            f"{math.ceil(filesize / limit)} parts)")
+    part_size = split.known_size(filesize, parts, limit)
     existing = session.scalar(select(Project).where(Project.token_id == token_row.id,
                                                     Project.name == name))
     if existing is not None:
@@ -106,12 +108,15 @@ def _recreate(session, store, token_row, project, photos, parts, filesize, part_
         raise _no_credit(token_row, filesize - charged)  # the claim is rolled back with it
     if filesize < charged:
         credit.refund(session, token_row, charged - filesize)
-    if (parts, filesize, part_size) != (project.parts, project.filesize, project.part_size):
+    # 0 = the slice size is not known from the numbers alone: the size learned from the parts
+    # already received still holds if the set's numbers are the same
+    same_slicing = (parts, filesize) == (project.parts, project.filesize) and part_size in (0, project.part_size)
+    if not same_slicing:
         for part in list(project.uploaded_parts):
             session.delete(part)
         after_commit(session, store.delete_prefix, f"projects/{project.uid}/parts/")
-    project.photos, project.parts, project.filesize, project.part_size = (
-        photos, parts, filesize, part_size)
+        project.part_size = part_size
+    project.photos, project.parts, project.filesize = photos, parts, filesize
     set_status(project, "created")
     session.flush()
     return project
@@ -163,39 +168,50 @@ def missing_parts(project):
 
 
 def start(session, store, settings, project):
-    """Validate the uploaded zip across its parts and queue the project; returns the new job's
-    id (None when it was queued already)."""
+    """Check the zip's directory and queue the project; returns the new job's id (None when it
+    was queued already). The job checks every byte (archive.validate) before using any: reading
+    2 GB here would keep the client waiting past its timeout."""
     if project.status in ("initialized", "processing"):
         return None  # already queued or running: a retried request changes nothing
     if project.status == "processing done" or project.status == "expired":
         raise ProtocolError(f"the project is {project.status}; reset it to process it again")
     if project.direct_upload:
-        _adopt_direct_parts(session, store, project)
+        _adopt_direct_parts(session, store, settings, project)
     missing = missing_parts(project)
     if missing:
         raise ProtocolError(f"not all parts have arrived: missing part(s) "
                             f"{', '.join(map(str, missing[:20]))} of {project.parts}")
     with archive.PartsReader(store, [part_key(project, i) for i in range(project.parts)]) as zf:
         try:
-            contents = archive.validate(
-                zf, project.token.limit_photos, settings["MAX_IMAGE_BYTES"],
-                settings["MAX_COMPRESSION_RATIO"])
+            with archive.Upload(zf, **archive.rules(settings, project.token.limit_photos)) as upload:
+                photos = len(upload.photos)
         except archive.ArchiveError as e:
             raise ProtocolError(str(e)) from None
-    project.photos = len(contents.images)
-    set_status(project, "initialized", stage="queued", progress=0, error="")
+    # One conditional write: it waits for a part being committed (uploads.committing holds the
+    # same row) and, once done, no part can commit any more, so the job reads what is here now.
+    queued = session.execute(
+        update(Project).where(Project.id == project.id,
+                              Project.status.in_(("created", "processing failed")))
+        .values(status="initialized", stage="queued", progress=0, error="", photos=photos,
+                updated=utcnow())).rowcount
+    if not queued:
+        return None  # another startProject got there first
     job = Job(project=project)
     session.add(job)
     session.flush()
     return job.id
 
 
-def _adopt_direct_parts(session, store, project):
-    """Parts PUT straight into object storage are not seen by this server: take those of the
-    right size. (Their SHA-256 is not known; the zip check still reads every byte.)"""
+def _adopt_direct_parts(session, store, settings, project):
+    """Parts PUT straight into object storage are not seen by this server: take those that fit
+    the split. (Their SHA-256 is not known; the job's check still reads every byte.)"""
     for index in missing_parts(project):
-        if store.size(part_key(project, index)) == project.part_length(index):
-            record_part(session, project, index, project.part_length(index), "")
+        size = store.size(part_key(project, index))
+        try:
+            split.accept(project, index, size or 0, settings["PART_SIZE"])
+        except ValueError:
+            continue
+        record_part(session, project, index, size, "")
     session.flush()
     session.refresh(project)
 

@@ -1,8 +1,12 @@
 """Receiving one part: a whole body (POST/PUT, as the field clients send it) or the rest of an
 interrupted one (tus 1.0 core: HEAD tells the offset, PATCH appends from it)."""
+from contextlib import contextmanager
+
+from sqlalchemy import update
 from werkzeug.exceptions import HTTPException
 
-from . import projects
+from . import projects, split
+from .models import Project, utcnow
 from .projects import ProtocolError
 from .storage import PartLocked
 
@@ -39,37 +43,71 @@ def check_accepting(project):
                             "(reset it to upload again)", status=409)
 
 
+@contextmanager
+def committing(db, project_id, index, size, limit):
+    """Around the moment the store makes a whole part visible: hold the project's row with the
+    same conditional write startProject queues it with, so a part commits only while the project
+    is ``created``, never after the job's bytes were fixed; and check the part fits the split
+    (the first whole part fixes the slice size)."""
+    with db.session() as session:
+        held = session.execute(update(Project).where(
+            Project.id == project_id, Project.status.in_(ACCEPTING)).values(updated=utcnow()))
+        project = session.get(Project, project_id)
+        if project is None:
+            raise ProtocolError("the project was reset during the upload", status=404)
+        if not held.rowcount:
+            check_accepting(project)
+        try:
+            split.accept(project, index, size, limit)
+        except ValueError as e:
+            raise ProtocolError(str(e)) from None
+        yield
+
+
 def offset(store, project, index):
     """How many bytes of part ``index`` the server holds: the resumable offset."""
     staged = store.staged_size(projects.part_key(project, index))
     if staged:
         return staged
-    done = any(p.index == index for p in project.uploaded_parts)
-    return project.part_length(index) if done else 0
+    part = next((p for p in project.uploaded_parts if p.index == index), None)
+    return part.size if part else 0
 
 
-def receive(store, project, index, stream, content_length, start=0):
+def receive(db, store, project, index, stream, content_length, start=0, total=None, limit=None):
     """Write the body at ``start``; returns (bytes now held, sha256 when the part is complete).
-    Holds no database session: an upload can take minutes and must not pin a connection."""
+    A part is complete at its known length; while the slice size is not known yet, at
+    ``total`` (tus Upload-Length) or, without one, where this body ends. ``limit``: the server's
+    part size limit. Holds no database session while bytes arrive: an upload can take minutes."""
     check_accepting(project)
     expected = project.part_length(index)
-    room = expected - start
+    if expected is None and total is None and content_length is not None:
+        total = start + content_length
+    complete = expected or total
+    room = (complete or split.longest(project.filesize, project.parts, limit, index)) - start
     if content_length is not None and content_length > room:
-        raise ProtocolError(f"part {index} is {expected} bytes; {content_length} bytes "
-                            f"at offset {start} would overrun it")
+        raise ProtocolError(f"part {index} is {complete or room + start} bytes at most; "
+                            f"{content_length} bytes at offset {start} would overrun it")
     key = projects.part_key(project, index)
     received = [0]
     try:
-        size, sha256 = store.write_staged(key, _chunks(stream, room, received), start, expected)
+        return store.write_staged(key, _chunks(stream, room, received), start, complete,
+                                  commit=lambda size: committing(db, project.id, index, size, limit))
+    except ProtocolError:  # the part does not fit, or the project has started
+        if start == 0:
+            store.write_staged(key, [], 0, room)  # a wrong whole part: nothing to resume
+        raise
     except PartLocked:
         raise ProtocolError(f"part {index} is being uploaded by another request", status=409) from None
     except _TooLarge:
-        store.write_staged(key, [], 0, expected)  # wrong data: do not offer it for resuming
-        raise ProtocolError(f"part {index} must be exactly {expected} bytes; more arrived") from None
+        if start == 0:
+            store.write_staged(key, [], 0, room)  # a wrong whole part: nothing to resume
+            raise ProtocolError(f"part {index} must be at most {room} bytes; more arrived") from None
+        held = store.staged_size(key)  # a resumed part keeps what it had: HEAD tells it
+        raise ProtocolError(f"part {index} is {room + start} bytes at most; this PATCH ran past "
+                            f"its end. The {held} bytes held are kept", status=413) from None
     except ValueError as e:  # the offset does not match what is staged
         raise ProtocolError(str(e), status=409) from None
     except _Broken:
         # The connection broke mid-body. What arrived stays staged for HEAD/PATCH to resume.
         raise ProtocolError(f"the upload of part {index} broke off after {start + received[0]} "
-                            f"of {expected} bytes; resume it from that offset") from None
-    return size, sha256
+                            f"of {complete or 'the'} bytes; resume it from that offset") from None

@@ -59,8 +59,8 @@ def part(uid, index):
     svc = services()
     project = _project(uid, index)
     with _reset_aware(project, index):
-        size, sha256 = uploads.receive(svc.store, project, index, request.stream,
-                                       request.content_length)
+        size, sha256 = uploads.receive(svc.db, svc.store, project, index, request.stream,
+                                       request.content_length, limit=svc.settings["PART_SIZE"])
         if sha256 is None:
             raise ProtocolError(f"part {index} must be exactly {project.part_length(index)} "
                                 f"bytes; {size} arrived (resume with PATCH from Upload-Offset "
@@ -72,13 +72,15 @@ def part(uid, index):
 @blp.route("/upload/<uid>/<int:index>", methods=["HEAD"])
 @blp.doc(parameters=[{"in": "query", "name": "sig", "required": True, "schema": {"type": "string"}}])
 @blp.response(200, headers={"Upload-Offset": {"schema": {"type": "integer"}},
-                            "Upload-Length": {"schema": {"type": "integer"}}})
+                            "Upload-Length": {"schema": {"type": "integer"}},
+                            "Upload-Defer-Length": {"schema": {"type": "integer"}}})
 def part_offset(uid, index):
     """tus: how many bytes of the part the server holds (``Upload-Offset``)."""
     project = _project(uid, index)
     held = uploads.offset(services().store, project, index)
+    length = project.part_length(index)  # None until the first whole part fixes the slice size
     return "", 200, {**TUS_HEADERS, "Upload-Offset": str(held),
-                     "Upload-Length": str(project.part_length(index))}
+                     **({"Upload-Length": str(length)} if length else {"Upload-Defer-Length": "1"})}
 
 
 @blp.route("/upload/<uid>/<int:index>", methods=["PATCH"])
@@ -96,8 +98,10 @@ def part_append(uid, index):
         raise ProtocolError("PATCH needs Content-Type: application/offset+octet-stream", status=415)
     try:
         start = int(request.headers["Upload-Offset"])
+        total = int(request.headers["Upload-Length"]) if "Upload-Length" in request.headers else None
     except (KeyError, ValueError):
-        raise ProtocolError("PATCH needs an Upload-Offset header (bytes already sent)") from None
+        raise ProtocolError("PATCH needs an Upload-Offset header (bytes already sent) and a "
+                            "numeric Upload-Length, if any") from None
     svc = services()
     project = _project(uid, index)
     uploads.check_accepting(project)
@@ -106,8 +110,9 @@ def part_append(uid, index):
         return ({"error": f"Upload-Offset {start} does not match the {held} bytes held"},
                 409, {**TUS_HEADERS, "Upload-Offset": str(held)})
     with _reset_aware(project, index):
-        size, sha256 = uploads.receive(svc.store, project, index, request.stream,
-                                       request.content_length, start=start)
+        size, sha256 = uploads.receive(svc.db, svc.store, project, index, request.stream,
+                                       request.content_length, start=start, total=total,
+                                       limit=svc.settings["PART_SIZE"])
         if sha256:
             projects.record_received_part(svc.db, project.id, index, size, sha256)
     return "", 204, {**TUS_HEADERS, "Upload-Offset": str(size)}

@@ -50,11 +50,17 @@ def run(settings, job_id):
         job = session.get(Job, job_id)
         project = job.project
         project_id, keys = project.id, [projects.part_key(project, i) for i in range(project.parts)]
+        limits = archive.rules(settings, project.token.limit_photos)
         result_key, folder = projects.result_key(project), projects.work_dir(settings, project)
         projects.set_status(project, "processing", stage="starting", error="")
     progress = ProgressRecorder(db, project_id)
     try:
         with archive.PartsReader(store, keys) as zip_file:
+            # startProject checked only the zip's directory, so that it answers at once; every
+            # byte is checked here, with the same rules, before any of it is used.
+            progress("checking", 0.0)
+            archive.validate(zip_file, **limits)
+            zip_file.seek(0)
             pipeline = importlib.import_module(settings["PIPELINE"])  # heavy: only in this process
             result = pipeline.run(zip_file, folder, settings["RECONSTRUCTION_OPTIONS"], progress)
         store.put_file(result_key, result)

@@ -10,42 +10,38 @@ import io
 import json
 import pathlib
 import shutil
-import zipfile
 
 from PIL import Image, ImageOps
 
+from .. import archive
 from . import manifest as manifest_mod
 from .errors import ReconstructionError
 from .layout import Layout
 from .stage import fresh_dir, no_progress, write_json
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp"}
-MAX_UNCOMPRESSED = 20 * 1024**3   # refuse zip bombs before unpacking
 EXIF_ORIENTATION = 0x0112
 
 
 def main(work_dir, options, progress=no_progress, zip_file=None):
+    """Reads the zip through archive.Upload: the entry rules of startProject and of the job's
+    check (names, layout, image headers, trailers). The server's size limits were applied by
+    the job's check before the pipeline started, so they are not repeated here."""
     work_dir = pathlib.Path(work_dir)
     images_dir = fresh_dir(work_dir / "images")
     masks_dir = fresh_dir(work_dir / "masks")
     try:
-        archive = zipfile.ZipFile(zip_file)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise ReconstructionError(f"the upload is not a readable zip archive ({exc})") from exc
-    with archive:
-        entries = [e for e in archive.infolist() if not e.is_dir() and not _hidden(e.filename)]
-        if sum(e.file_size for e in entries) > MAX_UNCOMPRESSED:
-            raise ReconstructionError("the upload unpacks to more than 20 GB")
-        manifest, manifest_note = _read_manifest(archive, entries)
-        used, skipped, seen = [], [], {}
-        photos = [e for e in entries if _is_image(e.filename) and not _is_mask(e.filename)]
-        for i, entry in enumerate(sorted(photos, key=lambda e: e.filename)):
-            name = pathlib.PurePosixPath(entry.filename).name
-            reason = _store_image(archive.read(entry), name, images_dir, seen, used)
-            if reason:
-                skipped.append({"name": name, "reason": reason})
-            progress(0.9 * (i + 1) / len(photos))
-        masks = _store_masks(archive, entries, masks_dir, used)
+        with archive.Upload(zip_file) as upload:
+            manifest, manifest_note = _read_manifest(upload)
+            used, skipped, seen = [], [], {}
+            photos = sorted(upload.photos, key=lambda e: e.filename)
+            for i, entry in enumerate(photos):
+                reason = _store_image(upload.read(entry), entry.filename, images_dir, seen, used)
+                if reason:
+                    skipped.append({"name": entry.filename, "reason": reason})
+                progress(0.9 * (i + 1) / len(photos))
+            masks = _store_masks(upload, masks_dir, used)
+    except archive.ArchiveError as exc:
+        raise ReconstructionError(str(exc)) from None
     if len(used) < 3:
         raise ReconstructionError(
             f"only {len(used)} usable images in the upload (at least 3 are needed); "
@@ -73,25 +69,11 @@ def read(path):
     return info
 
 
-def _hidden(filename):
-    parts = pathlib.PurePosixPath(filename).parts
-    return any(p.startswith(".") or p == "__MACOSX" for p in parts)
-
-
-def _is_image(filename):
-    return pathlib.PurePosixPath(filename).suffix.lower() in IMAGE_SUFFIXES
-
-
-def _is_mask(filename):
-    return pathlib.PurePosixPath(filename).parts[0] == "masks" and "/" in filename
-
-
-def _read_manifest(archive, entries):
-    found = [e for e in entries if pathlib.PurePosixPath(e.filename).name == "manifest.json"]
-    if not found:
+def _read_manifest(upload):
+    if upload.manifest is None:
         return None, "no manifest"
     try:
-        manifest = manifest_mod.parse(archive.read(found[0]))
+        manifest = manifest_mod.parse(upload.read(upload.manifest))
     except (ValueError, TypeError) as exc:
         return None, f"manifest.json ignored: not valid JSON ({exc})"
     return manifest, "used" if manifest else "manifest.json ignored: no angles or intrinsics in it"
@@ -120,16 +102,14 @@ def _store_image(data, name, images_dir, seen, used):
     return None
 
 
-def _store_masks(archive, entries, masks_dir, used):
+def _store_masks(upload, masks_dir, used):
     """Masks named after their photo (`masks/IMG_1.jpg.png` or `masks/IMG_1.png`)."""
     by_stem = {pathlib.PurePosixPath(n).stem: n for n in used}
     stored = 0
-    for entry in entries:
-        if not _is_mask(entry.filename):
-            continue
+    for entry in upload.masks:
         mask_name = pathlib.PurePosixPath(entry.filename).name
         target = mask_name[:-4] if mask_name[:-4] in used else by_stem.get(pathlib.PurePosixPath(mask_name).stem)
         if target:
-            (masks_dir / f"{target}.png").write_bytes(archive.read(entry))
+            (masks_dir / f"{target}.png").write_bytes(upload.read(entry))
             stored += 1
     return stored

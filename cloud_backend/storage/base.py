@@ -1,6 +1,7 @@
 """What the backend needs from storage: whole blobs, plus staged (resumable) writes for parts."""
 import io
 from abc import ABC, abstractmethod
+from contextlib import nullcontext
 
 
 class RandomAccessReader(io.RawIOBase):
@@ -64,12 +65,17 @@ class BlobStore(ABC):
         """Bytes staged so far for ``key`` (0 when nothing is staged)."""
 
     @abstractmethod
-    def write_staged(self, key, chunks, offset, complete_size):
+    def write_staged(self, key, chunks, offset, complete_size, commit=None):
         """Write the byte chunks at ``offset`` (0 starts over; otherwise must equal staged_size),
         hashing as they are written.
 
-        When the staged bytes reach ``complete_size`` they atomically replace ``key`` and the
-        SHA-256 of the whole blob is returned with the size; otherwise ``(size, None)``. Bytes that
-        arrived before an error stay staged, so an interrupted upload can be resumed. Raises
-        PartLocked while another writer holds ``key``.
+        When the staged bytes reach ``complete_size`` (None: when the chunks end) they atomically
+        replace ``key``, inside ``commit(size)`` (a context manager; when it raises, nothing is
+        replaced), and the SHA-256 of the whole blob is returned with the size; otherwise
+        ``(size, None)``. Bytes that arrived before an error stay staged, so an interrupted upload
+        can be resumed. Raises PartLocked while another writer holds ``key``.
         """
+
+
+def no_commit_guard(size):
+    return nullcontext()

@@ -7,7 +7,7 @@ import shutil
 import time
 from pathlib import Path
 
-from .base import BlobStore, PartLocked
+from .base import BlobStore, PartLocked, no_commit_guard
 
 STAGED = ".staged"
 LOCK_WAIT = 5.0  # seconds a writer waits for the previous one (a client resuming right after a cut)
@@ -68,7 +68,7 @@ class LocalStore(BlobStore):
         except FileNotFoundError:
             return 0
 
-    def write_staged(self, key, chunks, offset, complete_size):
+    def write_staged(self, key, chunks, offset, complete_size, commit=no_commit_guard):
         path = self._path(key + STAGED)
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "a+b") as f:
@@ -89,7 +89,8 @@ class LocalStore(BlobStore):
                 f.flush()
                 os.fsync(f.fileno())
             size = f.tell()
-            if size != complete_size:
+            if complete_size is not None and size != complete_size:
                 return size, None
-            os.replace(path, self._path(key))  # still under the lock: no writer can slip in
+            with commit(size):
+                os.replace(path, self._path(key))  # still under the lock: no writer can slip in
             return size, digest.hexdigest()

@@ -9,7 +9,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from .base import BlobStore, RandomAccessReader
+from .base import BlobStore, RandomAccessReader, no_commit_guard
 
 BLOCK = 8 << 20  # multipart part size (S3 wants at least 5 MiB for all but the last)
 TAIL = ".tail"
@@ -32,14 +32,21 @@ class S3Store(BlobStore):
 
     # whole blobs ---------------------------------------------------------------------------
     def open(self, key):
-        size = self.size(key)
-        if size is None:
+        """Reads pinned to the version there now (If-Match on its ETag): an object replaced
+        meanwhile (a presigned PUT) fails the read instead of mixing in unchecked bytes."""
+        head = self._head(key)
+        if head is None:
             raise FileNotFoundError(key)
-        return io.BufferedReader(_RangeReader(self.s3, self.bucket, self._key(key), size), BLOCK)
+        return io.BufferedReader(_RangeReader(self.s3, self.bucket, self._key(key),
+                                              head["ContentLength"], head["ETag"]), BLOCK)
 
     def size(self, key):
+        head = self._head(key)
+        return head and head["ContentLength"]
+
+    def _head(self, key):
         try:
-            return self.s3.head_object(Bucket=self.bucket, Key=self._key(key))["ContentLength"]
+            return self.s3.head_object(Bucket=self.bucket, Key=self._key(key))
         except ClientError as e:
             if e.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
                 return None
@@ -93,7 +100,7 @@ class S3Store(BlobStore):
         _, parts, tail = self._staged(self._key(key))
         return sum(p["Size"] for p in parts) + len(tail)
 
-    def write_staged(self, key, chunks, offset, complete_size):
+    def write_staged(self, key, chunks, offset, complete_size, commit=no_commit_guard):
         full = self._key(key)
         if offset == 0:
             for upload in self._uploads(full):  # a fresh start replaces any earlier attempt
@@ -120,16 +127,18 @@ class S3Store(BlobStore):
                 while len(buffer) >= BLOCK:
                     size += self._upload_part(full, upload_id, done, bytes(buffer[:BLOCK]))
                     del buffer[:BLOCK]
-        finally:
-            held = size + len(buffer)
-            if held < complete_size:  # interrupted or still short: keep the tail for a resume
-                self.s3.put_object(Bucket=self.bucket, Key=full + TAIL, Body=bytes(buffer))
-        if held != complete_size:
+        except BaseException:  # interrupted: keep the tail for a resume
+            self.s3.put_object(Bucket=self.bucket, Key=full + TAIL, Body=bytes(buffer))
+            raise
+        held = size + len(buffer)
+        if complete_size is not None and held != complete_size:  # still short: keep the tail
+            self.s3.put_object(Bucket=self.bucket, Key=full + TAIL, Body=bytes(buffer))
             return held, None
         if buffer or not done:
             self._upload_part(full, upload_id, done, bytes(buffer))
-        self.s3.complete_multipart_upload(Bucket=self.bucket, Key=full, UploadId=upload_id,
-                                          MultipartUpload={"Parts": done})
+        with commit(held):
+            self.s3.complete_multipart_upload(Bucket=self.bucket, Key=full, UploadId=upload_id,
+                                              MultipartUpload={"Parts": done})
         self.s3.delete_object(Bucket=self.bucket, Key=full + TAIL)
         return held, digest.hexdigest() if digest else self._sha256(key)
 
@@ -151,15 +160,15 @@ class S3Store(BlobStore):
 class _RangeReader(RandomAccessReader):
     """One object, fetched with ranged GETs."""
 
-    def __init__(self, s3, bucket, key, size):
+    def __init__(self, s3, bucket, key, size, etag):
         super().__init__(size)
-        self.s3, self.bucket, self.key = s3, bucket, key
+        self.s3, self.bucket, self.key, self.etag = s3, bucket, key, etag
 
     def readinto(self, buffer):
         if self.pos >= self.length or not len(buffer):
             return 0
         end = min(self.pos + len(buffer), self.length) - 1
-        data = self.s3.get_object(Bucket=self.bucket, Key=self.key,
+        data = self.s3.get_object(Bucket=self.bucket, Key=self.key, IfMatch=self.etag,
                                   Range=f"bytes={self.pos}-{end}")["Body"].read()
         buffer[:len(data)] = data
         self.pos += len(data)

@@ -7,6 +7,8 @@ import zipfile
 import requests
 from PIL import Image
 
+from cloud_backend import images
+
 AUTH = ("openscan", "free")
 
 
@@ -16,6 +18,13 @@ def jpeg_bytes(seed, size=(64, 48), quality=90):
     out = io.BytesIO()
     img.save(out, "JPEG", quality=quality)
     return out.getvalue()
+
+
+def jpeg_head(seed=0):
+    """A real JPEG's header up to its image data: random bytes and b"\\xff\\xd9" after it make a
+    file the backend's checks take for a photo (64x48), without an encoder's time."""
+    real = jpeg_bytes(seed)
+    return real[:images.header(real)[2]]
 
 
 def png_bytes(seed, size=(32, 32)):
@@ -67,15 +76,17 @@ class Client:
 
 
 def write_big_zip(path, total_bytes, photos=20):
-    """A stored zip of about ``total_bytes`` made of JPEG-framed random data, written in 1 MiB
-    blocks (the test process never holds it in memory). Returns its exact size."""
+    """A stored zip of about ``total_bytes`` made of JPEG-framed random data (a real JPEG's
+    header up to its image data, random bytes, the end marker), written in 1 MiB blocks (the
+    test process never holds it in memory). Returns its exact size."""
     block = random.Random(0).randbytes(1 << 20)
     per_photo = total_bytes // photos
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
         for i in range(photos):
             with zf.open(f"IMG_{i:04d}.jpg", "w", force_zip64=True) as f:
-                f.write(b"\xff\xd8\xff\xe0" + i.to_bytes(4, "big"))
-                left = per_photo - 10
+                head = jpeg_head(i)
+                f.write(head)
+                left = per_photo - len(head) - 2
                 while left > 0:
                     f.write(block[:min(left, len(block))])
                     left -= len(block)

@@ -65,7 +65,8 @@ def send_partial(link, total_length, body, close=True):
 def head_offset(link):
     r = requests.head(link)
     assert r.status_code == 200 and r.headers["Tus-Resumable"] == "1.0.0"
-    return int(r.headers["Upload-Offset"]), int(r.headers["Upload-Length"])
+    length = r.headers.get("Upload-Length")  # absent until the slice size is known
+    return int(r.headers["Upload-Offset"]), length and int(length)
 
 
 def wait_for_offset(link, expected, timeout=10):
@@ -105,13 +106,16 @@ def test_link_of_another_part_or_project_is_refused(client, data):
 
 def test_wrong_part_size_is_refused_and_nothing_is_stored(client, data):
     name, links = new_project(client, data)
-    short = requests.post(links[0], data=data[:PART - 1])
+    tiny = requests.post(links[0], data=data[:10])  # 3 slices of 10 bytes cannot hold the set
+    assert tiny.status_code == 400 and "cannot be 10 bytes" in tiny.json()["error"]
+    assert requests.post(links[0], data=data[:PART]).status_code == 200  # fixes the slice size
+    short = requests.post(links[1], data=data[PART:2 * PART - 1])
     assert short.status_code == 400 and f"exactly {PART} bytes" in short.json()["error"]
-    long = requests.post(links[0], data=data[:PART] + b"x")
+    long = requests.post(links[1], data=data[PART:2 * PART] + b"x")
     assert long.status_code == 400 and "overrun" in long.json()["error"]
     last = requests.post(links[2], data=data[2 * PART:] + b"xx")  # the last part is short
     assert last.status_code == 400
-    assert "missing part(s) 0, 1, 2" in client.call("startProject", project=name).json()["error"]
+    assert "missing part(s) 1, 2" in client.call("startProject", project=name).json()["error"]
 
 
 def test_part_sent_twice_is_stored_once(client, data, server):
@@ -129,6 +133,7 @@ def test_part_sent_twice_is_stored_once(client, data, server):
 
 def test_part_resumes_after_a_cut_at_a_random_byte(client, data):
     name, links = new_project(client, data)
+    requests.post(links[0], data=slices(data, PART)[0])  # fixes the slice size
     part = data[PART:2 * PART]
     cut = random.randrange(1, PART - 1)
     send_partial(links[1], PART, part[:cut])
@@ -138,9 +143,35 @@ def test_part_resumes_after_a_cut_at_a_random_byte(client, data):
         "Tus-Resumable": "1.0.0", "Upload-Offset": str(cut),
         "Content-Type": "application/offset+octet-stream"})
     assert r.status_code == 204 and r.headers["Upload-Offset"] == str(PART)
-    for i in (0, 2):
-        requests.post(links[i], data=slices(data, PART)[i])
+    requests.post(links[2], data=slices(data, PART)[2])
     assert client.call("startProject", project=name).status_code == 200
+
+
+def test_first_part_resumes_before_the_slice_size_is_known(client, data):
+    """Until a part is whole the length of each is unknown (tus Upload-Defer-Length); the
+    resumed body's end completes it, as the rig's client sends the rest of the part."""
+    _, links = new_project(client, data)
+    cut = random.randrange(1, PART - 1)
+    send_partial(links[0], PART, data[:cut])
+    assert wait_for_offset(links[0], cut) == cut
+    assert requests.head(links[0]).headers["Upload-Defer-Length"] == "1"
+    r = requests.patch(links[0], data=data[cut:PART], headers={
+        "Upload-Offset": str(cut), "Content-Type": "application/offset+octet-stream"})
+    assert r.status_code == 204 and head_offset(links[0]) == (PART, PART)
+
+
+def test_overrunning_patch_keeps_the_bytes_already_held(client, data):
+    """A PATCH sending more than the part holds (chunked, so it is seen only as it arrives):
+    a clear 413, and the bytes staged before it stay for the next try."""
+    _, links = new_project(client, data)
+    requests.post(links[0], data=data[:PART])
+    cut = random.randrange(1, PART - 1)
+    send_partial(links[1], PART, data[PART:PART + cut])
+    assert wait_for_offset(links[1], cut) == cut
+    r = requests.patch(links[1], data=iter([data[PART + cut:2 * PART] + b"too much"]), headers={
+        "Upload-Offset": str(cut), "Content-Type": "application/offset+octet-stream"})
+    assert r.status_code == 413 and f"{cut} bytes held are kept" in r.json()["error"]
+    assert head_offset(links[1]) == (cut, PART)
 
 
 def test_patch_with_the_wrong_offset_or_type_is_refused(client, data):

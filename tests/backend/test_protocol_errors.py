@@ -82,7 +82,7 @@ def test_project_of_another_token_is_unknown(client, server):
     ({"photos": 3, "parts": 1}, "filesize"),
     ({"photos": 3, "parts": 1, "filesize": -5}, "positive"),
     ({"photos": 0, "parts": 1, "filesize": 10}, "positive"),
-    ({"photos": 3, "parts": 2, "filesize": 10}, "parts"),        # ceil(10 / 1000) == 1
+    ({"photos": 3, "parts": 6, "filesize": 10}, "parts"),        # no slice size makes 6 parts
     ({"photos": 3, "parts": 1, "filesize": 1001}, "parts"),      # needs 2 parts
 ])
 def test_create_project_bad_numbers_are_400(client, params, words):

@@ -4,18 +4,19 @@ from pathlib import Path
 
 import pytest
 
+from tests.backend.helpers import jpeg_head
 from tests.backend.server import Server
 
 FAST = {"PIPELINE": "tests.backend.fake_pipeline"}
 
 
 def make_photos(folder: Path, count=6, size=40_000, seed=0) -> Path:
-    """Random-content files framed as JPEGs (SOI ... EOI): what the backend's checks accept
-    without costing an encoder's time."""
+    """Random-content files framed as JPEGs (a real header ... EOI): what the backend's checks
+    accept without costing an encoder's time."""
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(count):
         body = os.urandom(size)
-        (folder / f"scan_{i:04d}.jpg").write_bytes(b"\xff\xd8\xff\xe0" + body + b"\xff\xd9")
+        (folder / f"scan_{i:04d}.jpg").write_bytes(jpeg_head() + body + b"\xff\xd9")
     return folder
 
 

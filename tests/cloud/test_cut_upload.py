@@ -17,6 +17,7 @@ from openscan_plugin.cloud.package import ScanPackage
 from .conftest import FAST
 from .cutproxy import CutProxy
 from .test_upload_cli import server_zip_sha
+from tests.backend.helpers import jpeg_head
 from tests.backend.server import Server
 
 
@@ -26,7 +27,7 @@ def write_photos(folder, count, size):
     block = os.urandom(1 << 20)
     for i in range(count):
         with open(folder / f"scan_{i:04d}.jpg", "wb") as f:
-            f.write(b"\xff\xd8\xff\xe0" + os.urandom(64))   # unique bytes per file
+            f.write(jpeg_head() + os.urandom(64))   # unique bytes per file
             left = size
             while left > 0:
                 f.write(block[: min(left, len(block))][::-1] if i % 2 else block[: min(left, len(block))])

@@ -48,17 +48,46 @@ def test_exif_rotated_photo_is_stored_upright(tmp_path):
     assert info["images"] == ["a.jpg", "b.jpg", "c.jpg"]
 
 
-def test_duplicates_unreadable_and_junk_are_skipped_with_reasons(tmp_path):
+def undecodable(seed):
+    """A JPEG whose structure is whole (header, image data, end marker) but whose Huffman
+    table is garbage: it passes the zip check and fails only when decoded."""
+    data = bytearray(photo(seed))
+    at = data.index(b"\xff\xc4")
+    data[at + 5:at + 21] = b"\xff" * 16
+    return bytes(data)
+
+
+def test_duplicates_and_undecodable_photos_are_skipped_with_reasons(tmp_path):
     same = photo(1)
     info = run(tmp_path, {
         "a.jpg": same, "copy.jpg": same, "b.png": photo(2, fmt="PNG"), "c.jpg": photo(3),
-        "broken.jpg": photo(4)[:200], "__MACOSX/._a.jpg": b"junk", "notes.txt": b"hello",
+        "broken.jpg": undecodable(4),
     })
     assert info["images"] == ["a.jpg", "b.png", "c.jpg"]
     reasons = {s["name"]: s["reason"] for s in info["skipped"]}
     assert reasons["copy.jpg"] == "duplicate of a.jpg"
     assert reasons["broken.jpg"].startswith("unreadable image")
     assert info["images_given"] == 5
+
+
+@pytest.mark.parametrize("name, data, message", [
+    ("__MACOSX/._a.jpg", b"junk", "flat at the root"),
+    ("notes.txt", b"hello", "not 'notes.txt'"),
+    ("../d.jpg", photo(4), "unsafe path"),
+    ("cut.jpg", photo(4)[:-100], "truncated"),
+])
+def test_ingest_refuses_what_the_upload_check_refuses(tmp_path, name, data, message):
+    """One set of entry rules (archive.Upload) for startProject, the job's check and ingest."""
+    with pytest.raises(ReconstructionError, match=message):
+        run(tmp_path, {"a.jpg": photo(1), "b.jpg": photo(2), "c.jpg": photo(3), name: data})
+
+
+def test_photo_with_a_trailer_after_its_end_marker_is_used_without_it(tmp_path):
+    """Phone motion photos and maker notes put data after the JPEG end marker."""
+    trailer = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 16  # 4 KiB, like an MP4 box
+    info = run(tmp_path, {"a.jpg": photo(1) + trailer, "b.jpg": photo(2), "c.jpg": photo(3)})
+    assert info["images"] == ["a.jpg", "b.jpg", "c.jpg"]
+    assert (tmp_path / "images" / "a.jpg").read_bytes() == photo(1)
 
 
 def test_masks_follow_their_photo(tmp_path):
