@@ -3,6 +3,7 @@ the protocol promises (images flat at the root) and nothing hostile (traversal, 
 import bisect
 import itertools
 import json
+import os
 import zipfile
 from dataclasses import dataclass, field
 
@@ -70,8 +71,8 @@ def rules(settings, limit_photos):
 
 
 class Upload:
-    """An uploaded zip, opened with the rules every reader of it shares (startProject, the job's
-    check and the reconstruction's ingest). Opening checks the central directory only (names,
+    """An uploaded zip (a path or a seekable file object), opened with the rules every reader of
+    it shares (startProject, the job's check and the reconstruction's ingest). Opening checks the central directory only (names,
     counts, declared sizes), before reading any data; ``read``/``chunks`` check each entry's bytes.
     A limit given as None is not checked."""
 
@@ -167,6 +168,9 @@ def _declared_entries(fileobj):
     """The entry count in the zip's end record, read before zipfile parses every entry (100k
     tiny entries take seconds to parse). zipfile's reader of that record is private but has
     been stable since Python 2; 0 when there is no record (ZipFile then says what is wrong)."""
+    if isinstance(fileobj, (str, os.PathLike)):
+        with open(fileobj, "rb") as f:
+            return _declared_entries(f)
     try:
         end = zipfile._EndRecData(fileobj)
         fileobj.seek(0)

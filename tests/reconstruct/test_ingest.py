@@ -160,3 +160,10 @@ def test_not_a_zip_is_a_user_error(tmp_path):
 def test_unknown_option_is_refused():
     with pytest.raises(ValueError, match="mesh_face"):
         options.resolve({"mesh_face": 10})
+
+
+def test_the_upload_may_be_a_path_as_the_bench_and_the_job_pass_it(tmp_path):
+    path = tmp_path / "upload.zip"
+    path.write_bytes(upload({"a.jpg": photo(1), "b.jpg": photo(2), "c.jpg": photo(3)}).getvalue())
+    ingest.main(tmp_path / "work", options.resolve(), zip_file=path)
+    assert ingest.read(Layout(tmp_path / "work").ingest)["images"] == ["a.jpg", "b.jpg", "c.jpg"]
