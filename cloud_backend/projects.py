@@ -185,6 +185,8 @@ def start(session, store, settings, project):
         try:
             with archive.Upload(zf, **archive.rules(settings, project.token.limit_photos)) as upload:
                 photos = len(upload.photos)
+                if upload.manifest is not None:  # one small entry: a broken one is a 400 now, not a failed job
+                    upload.read(upload.manifest)
         except archive.ArchiveError as e:
             raise ProtocolError(str(e)) from None
     # One conditional write: it waits for a part being committed (uploads.committing holds the

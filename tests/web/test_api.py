@@ -28,13 +28,14 @@ def test_settings_checked_against_server_then_stored(panel):
     assert s["token_info"]["credit"] == 123_000_000 and token not in json.dumps(s)
 
 
-def test_scans_upload_progress_and_result(panel):
+def test_scans_upload_progress_and_result(panel, tmp_path):
     client, server, token, service, _ = panel
     client.post("/cloud/api/settings", json={"server": server.url, "token": token})
     scans = client.get("/cloud/api/scans").get_json()["scans"]
     assert sorted((s["name"], s["photos"]) for s in scans) == [("owl", 4), ("vase", 2)]
     owl = next(s for s in scans if s["name"] == "owl")
-    assert owl["size"] == 4 * 30_006 and owl["upload"] is None
+    photo_bytes = sum(f.stat().st_size for f in (tmp_path / "scans" / "owl").iterdir())
+    assert owl["size"] == photo_bytes and owl["upload"] is None
     r = client.post("/cloud/api/scans/owl/upload")
     assert r.status_code == 202
     entry = r.get_json()
