@@ -103,9 +103,9 @@ def main():
     if args.render_only:
         print(json.dumps({n: str(f) for n, f in folders.items()}, indent=2))
         return
-    results = {n: run_pipeline(folders[n], args.quality, args.skip_baselines) for n in sizes}
     rows = []
-    for n, r in results.items():
+    for n in sizes:   # each size printed when done: a series on 2 cores takes hours
+        r = run_pipeline(folders[n], args.quality, args.skip_baselines)
         row = {"photos": n, "total_s": round(r["total_seconds"], 1), "stage_s": r["stage_seconds"],
                "peak_rss_mb": r.get("peak_rss_mb"), "registered": r["images"]["images_registered"],
                "chamfer_fraction_of_bbox_diagonal": r.get("chamfer_fraction_of_bbox_diagonal"),
@@ -113,10 +113,10 @@ def main():
         if "pycolmap_defaults" in r:
             row["colmap_defaults_poses_s"] = round(r["pycolmap_defaults"]["seconds"], 1)
             row["ratio_textured_model_vs_colmap_poses"] = round(r["total_seconds"] / r["pycolmap_defaults"]["seconds"], 3)
+        if rows:   # cost per doubling of photos
+            row["time_ratio_vs_previous_size"] = round(row["total_s"] / rows[-1]["total_s"], 2)
         rows.append(row)
-    for a, b in zip(rows, rows[1:]):   # cost per doubling of photos
-        b["time_ratio_vs_previous_size"] = round(b["total_s"] / a["total_s"], 2)
-    print(json.dumps(rows, indent=2))
+        print(json.dumps(row, indent=2), flush=True)
 
 
 if __name__ == "__main__":
