@@ -166,9 +166,12 @@ def pycolmap_defaults(image_dir, work, name):
 
     work.mkdir(parents=True)
     t0 = time.monotonic()
-    pycolmap.extract_features(work / "db.db", image_dir)
-    pycolmap.match_exhaustive(work / "db.db")
-    models = pycolmap.incremental_mapping(work / "db.db", image_dir, work)
+    steps = {"features": lambda: pycolmap.extract_features(work / "db.db", image_dir),
+             "exhaustive matching": lambda: pycolmap.match_exhaustive(work / "db.db"),
+             "incremental mapping": lambda: pycolmap.incremental_mapping(work / "db.db", image_dir, work)}
+    for step, call in steps.items():   # each step's time as it ends: a killed run still tells
+        models = call()
+        print(f"pycolmap defaults: {step} done at {time.monotonic() - t0:.0f} s", file=sys.stderr, flush=True)
     seconds = time.monotonic() - t0
     rec = max(models.values(), key=lambda r: r.num_reg_images()) if models else None
     out = {"seconds": seconds, "registered": rec.num_reg_images() if rec else 0}
@@ -232,6 +235,7 @@ def main():
     if args.dataset == "synthetic":
         cams = synthetic.ring_cameras(SYNTHETIC_PER_RING, SYNTHETIC_RINGS)
         result.update(surface_report(work, cams))
+    print(json.dumps(result), file=sys.stderr, flush=True)   # ours, before the (long) reference runs
     sparse_seconds = report["timing_s"]["features"] + report["timing_s"]["sfm"]
     if not args.skip_baselines and image_dir is not None:
         base = pycolmap_defaults(image_dir, tmp / "pycolmap", args.dataset)
