@@ -7,13 +7,15 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ..hardware import motion
 
 GOLDEN_ANGLE = 180.0 * (3.0 - math.sqrt(5.0))  # degrees
 
 
 @dataclass
 class MotionModel:
-    """Move-time model of both motors from the profile (the real ramps, not distances)."""
+    """Move-time model of both motors from the profile: hardware/motion.py's ramps (what the
+    stepper does), not distances."""
     rotor: dict
     turntable: dict
     capture_s: float = 1.0     # per photo: exposure, readout, JPEG, write
@@ -24,9 +26,7 @@ class MotionModel:
 
     def _motor_time(self, motor: dict, delta_deg: np.ndarray) -> np.ndarray:
         steps = np.abs(delta_deg) * motor["steps_per_rev"] / 360.0
-        v, a = motor["max_speed"], motor["acceleration"]
-        ramp = v * v / a
-        return np.where(steps >= ramp, steps / v + v / a, 2.0 * np.sqrt(steps / a))
+        return motion.trapezoid_seconds(steps, motor["max_speed"], motor["acceleration"])
 
     def move_time(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Seconds from (rotor, turntable) a to b; motors move one after the other."""
