@@ -211,7 +211,7 @@ def test_camera_settings_change_the_picture(controller):
 
 def test_button_and_page_share_one_controller(controller, rig_profile):
     prof = {**rig_profile, "trigger": {**rig_profile["trigger"], "points": 3}}
-    trigger = trigger_from_profile(prof, controller.service, simulate=True, controller=controller)
+    trigger = trigger_from_profile(prof, controller.service, controller)
     button = controller.rig.sim["factory"].pin(prof["pins"]["button"])
     try:
         job = controller.start({"profile": "custom", "points": 300, "upload": False})  # from the page
