@@ -16,7 +16,7 @@ from .cli_rig import rig as rig_remote
 from .cloud.cli import register as register_cloud_commands
 from .config import read_user_config, write_user_config
 from .hardware.backend import RigUnavailable
-from .integrations.cli import register as register_integrations
+from .integrations.cli import integrate
 
 def _run_cancellable(work, cancel):
     """Run `work` in a thread so Ctrl-C can ask for a clean stop instead of killing mid-write."""
@@ -204,10 +204,9 @@ def calibrate(profile, shield, config_file, simulate, views, cols, rows, square_
                f"reprojection RMS {result['rms_px']:.3f} px over {result['views']} views -> {path}")
 
 
-for command in (serve, daemon, panel_password, rig_remote):
+for command in (serve, daemon, panel_password, rig_remote, integrate):
     main.add_command(command)
-register_cloud_commands(main)          # upload, status, download
-register_integrations(main)            # integrate
+register_cloud_commands(main)          # upload, status, download (cloud/cli.py)
 
 if __name__ == "__main__":
     main()

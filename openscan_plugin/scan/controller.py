@@ -215,11 +215,13 @@ class ScanController:
 
     def close(self, timeout: float = 30.0) -> None:
         """Cancel a running scan and wait for it to stop (daemon shutdown)."""
+        job = self.job
         try:
-            job = self.cancel()
+            self.cancel()
+        except Busy:                          # nothing to cancel (a finished scan may still be
+            pass                              # handing off its folder: wait for that too)
+        if job is not None:
             job.wait(timeout)
-        except Busy:                          # nothing running
-            pass
         self.setup.close()
         self.occupancy.close()
         with self.occupancy.camera_lock:      # a preview frame in flight finishes first: a
