@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-
 from typing import Callable, Optional
 
 from .compose import ScanSide, open_process
