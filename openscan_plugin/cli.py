@@ -18,6 +18,7 @@ from .config import read_user_config, write_user_config
 from .hardware.backend import RigUnavailable
 from .integrations.cli import integrate
 
+
 def _run_cancellable(work, cancel):
     """Run `work` in a thread so Ctrl-C can ask for a clean stop instead of killing mid-write."""
     box = {}

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from .config import load_profile
 from .hardware.backend import RigBackend, choose_backend
-from .hardware.rig import Rig
+
+if TYPE_CHECKING:
+    from .hardware.rig import Rig
 
 log = logging.getLogger(__name__)
 

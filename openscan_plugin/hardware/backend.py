@@ -5,9 +5,10 @@ camera. `choose_backend` is the one place that picks, once per process (as gpioz
 pin factory once); everything above works on the Rig a backend opens and never asks which."""
 from __future__ import annotations
 
-from typing import Optional, Protocol
+from typing import TYPE_CHECKING, Optional, Protocol
 
-from .rig import Rig, build_rig
+if TYPE_CHECKING:                               # the CLI loads this module for every command:
+    from .rig import Rig                        # gpiozero and numpy only when a rig is opened
 
 
 class RigUnavailable(RuntimeError):
@@ -28,6 +29,7 @@ class PiBackend:
 
     def open_rig(self, profile: dict, *, last_position=None, calibration_board=None) -> Rig:
         from .picamera2_camera import Picamera2Camera
+        from .rig import build_rig
         try:
             camera = Picamera2Camera.from_profile(profile)
         except ImportError:
