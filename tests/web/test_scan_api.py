@@ -140,7 +140,7 @@ def test_mjpeg_stream_yields_camera_frames(server):
     frames = read_frames(url + "api/preview.mjpg", 3)
     images = [cv2.imdecode(np.frombuffer(f, np.uint8), cv2.IMREAD_COLOR) for f in frames]
     assert len(images) == 3 and all(i is not None and i.shape == (60, 80, 3) for i in images)
-    controller.setup.set_light(True)                              # the preview shows the light go on
+    controller.setup.set_light(True)                        # the preview shows the light go on
     lit = cv2.imdecode(np.frombuffer(read_frames(url + "api/preview.mjpg", 2)[-1], np.uint8), cv2.IMREAD_COLOR)
     assert lit.mean() > images[0].mean() * 1.5
 

@@ -82,7 +82,7 @@ def test_cancel_keeps_photos_and_frees_the_rig(controller):
     manifest = json.loads((job.folder / "manifest.json").read_text())
     assert manifest["status"] == "cancelled"
     assert controller.service.queue.list() == []            # a cancelled scan is not sent
-    controller.setup.jog("turntable", 5)                          # the rig is free again
+    controller.setup.jog("turntable", 5)                    # the rig is free again
     with pytest.raises(Busy, match="no scan is running"):
         controller.cancel()
 
@@ -133,7 +133,7 @@ def test_busy_refusals_during_a_scan(controller):
         controller.setup.set_light(True)
     with pytest.raises(Busy):
         controller.setup.test_photo()
-    assert controller.setup.preview_frame() is None               # the camera belongs to the scan
+    assert controller.setup.preview_frame() is None         # the camera belongs to the scan
     controller.cancel()
     job.wait(30)
     with pytest.raises(Busy, match="already exists"):
