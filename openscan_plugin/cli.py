@@ -1,4 +1,7 @@
-"""The `openscan` command (a click group: later issues add upload/status/serve/daemon)."""
+"""The `openscan` command: the click group, the commands that drive the rig directly (scan, move,
+photo, calibrate) and the registration of the others (upload/status/download: cloud/cli.py;
+serve/daemon/panel-password: cli_daemon.py; rig: cli_rig.py; integrate: integrations/cli.py).
+Arguments only: the rig comes from compose.py."""
 from __future__ import annotations
 
 import sys
@@ -7,43 +10,13 @@ from pathlib import Path
 
 import click
 
-from .config import ConfigError, load_profile, read_user_config, write_user_config
-
-profile_options = [
-    click.option("--profile", help="rig profile: mini or classic (default: config file, else mini)"),
-    click.option("--shield", help="pin layout: green_shield or black_shield (default: the profile's)"),
-    click.option("--config", "config_file", type=click.Path(dir_okay=False),
-                 help="rig config file (default $OPENSCAN_CONFIG or ~/.config/openscan/rig.json)"),
-    click.option("--simulate", is_flag=True, help="use the simulated rig (mock pins, rendered camera)"),
-]
-
-
-def with_profile_options(f):
-    for option in reversed(profile_options):
-        f = option(f)
-    return f
-
-
-def _profile(profile, shield, config_file) -> dict:
-    try:
-        return load_profile(profile, shield, config_file)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def make_rig(profile: dict, simulate: bool, scene: str = "object", start_angles=None):
-    """The one place that chooses hardware: real pins + picamera2, or the simulation."""
-    if simulate:
-        from .hardware.sim.rig import build_simulated_rig
-        return build_simulated_rig(profile, scene, start_angles=start_angles)
-    from .hardware.picamera2_camera import Picamera2Camera
-    from .hardware.rig import build_rig
-    try:
-        camera = Picamera2Camera.from_profile(profile)
-    except ImportError:
-        raise click.ClickException("picamera2 is not available (install python3-picamera2 on the Pi, "
-                                   "or use --simulate)") from None
-    return build_rig(profile, camera)
+from .cli_daemon import daemon, panel_password, serve
+from .cli_options import rig_choice, with_profile_options
+from .cli_rig import rig as rig_remote
+from .cloud.cli import register as register_cloud_commands
+from .config import read_user_config, write_user_config
+from .hardware.backend import RigUnavailable
+from .integrations.cli import integrate
 
 
 def _run_cancellable(work, cancel):
@@ -67,6 +40,14 @@ def _run_cancellable(work, cancel):
     if "error" in box:
         raise box["error"]
     return box.get("result")
+
+
+def _open(choice, **hints):
+    """The chosen rig; a backend that cannot open one here is a usage message, not a traceback."""
+    try:
+        return choice.open(**hints)
+    except RigUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.group()
@@ -94,7 +75,8 @@ def scan(profile, shield, config_file, simulate, points, mode, rings, stack, out
     from .scan.path import plan_scan
     from .scan.routine import ScanCancelled, ScanRoutine, read_position
 
-    prof = _profile(profile, shield, config_file)
+    choice = rig_choice(profile, shield, config_file, simulate)
+    prof = choice.profile
     settings = CameraSettings.from_profile(prof["camera"])
     if stack:
         settings.focus_stack = stack
@@ -111,7 +93,7 @@ def scan(profile, shield, config_file, simulate, points, mode, rings, stack, out
                    f"estimated {plan.estimated_duration_s / 60:.1f} min")
     elif not (Path(out) / "manifest.json").exists():
         raise click.ClickException(f"nothing to resume: {out} has no manifest.json")
-    rig = make_rig(prof, simulate, start_angles=read_position(out) if resume and simulate else None)
+    rig = _open(choice, last_position=read_position(out) if resume else None)
     bar = tqdm(unit="photo", dynamic_ncols=True)
 
     def on_event(e):
@@ -148,10 +130,10 @@ def scan(profile, shield, config_file, simulate, points, mode, rings, stack, out
 def move(profile, shield, config_file, simulate, rotor, turntable, relative, home):
     """Move the motors (absolute angles count from power-up or from --home)."""
     from .hardware.stepper import HomingError, LimitError
-    prof = _profile(profile, shield, config_file)
+    choice = rig_choice(profile, shield, config_file, simulate)
     if rotor is None and turntable is None and not home:
         raise click.UsageError("give --rotor and/or --turntable (or --home)")
-    with make_rig(prof, simulate) as rig:
+    with _open(choice) as rig:
         try:
             if home and not rig.home():
                 raise click.ClickException("this rig has no rotor endstop to home against")
@@ -175,9 +157,9 @@ def move(profile, shield, config_file, simulate, rotor, turntable, relative, hom
 def photo(profile, shield, config_file, simulate, path, autofocus):
     """Take one photo (ring light on) and write it to PATH."""
     from .hardware.camera import CameraSettings
-    prof = _profile(profile, shield, config_file)
-    with make_rig(prof, simulate) as rig:
-        rig.camera.apply(CameraSettings.from_profile(prof["camera"]))
+    choice = rig_choice(profile, shield, config_file, simulate)
+    with _open(choice) as rig:
+        rig.camera.apply(CameraSettings.from_profile(choice.profile["camera"]))
         rig.light.on()
         if autofocus and rig.camera.has_autofocus:
             rig.camera.autofocus()
@@ -198,7 +180,7 @@ def calibrate(profile, shield, config_file, simulate, views, cols, rows, square_
     from tqdm import tqdm
 
     from .scan.calibrate import Board, CalibrationError, calibrate_rig
-    prof = _profile(profile, shield, config_file)
+    choice = rig_choice(profile, shield, config_file, simulate)
     board = Board(cols, rows, square_mm)
     stop = threading.Event()
     bar = tqdm(total=views, unit="view")
@@ -207,12 +189,7 @@ def calibrate(profile, shield, config_file, simulate, views, cols, rows, square_
         bar.update(1)
         bar.set_postfix_str("board found" if ok else "board NOT found")
 
-    if simulate:
-        from .hardware.sim.rig import build_simulated_rig
-        from .hardware.sim.scene import chessboard_scene
-        rig = build_simulated_rig(prof, chessboard_scene(prof["geometry"], board))
-    else:
-        rig = make_rig(prof, False)
+    rig = _open(choice, calibration_board=board)
     try:
         result = _run_cancellable(lambda: calibrate_rig(rig, board, views, keep, on_view, stop), stop.set)
     except CalibrationError as exc:
@@ -228,17 +205,9 @@ def calibrate(profile, shield, config_file, simulate, views, cols, rows, square_
                f"reprojection RMS {result['rms_px']:.3f} px over {result['views']} views -> {path}")
 
 
-def _register_cloud_commands():
-    """upload/status/download (cloud/cli.py) and serve/daemon (daemon.py) live in their modules."""
-    from .cloud.cli import register
-    register(main)
-    from .daemon import register as register_daemon
-    register_daemon(main)
-    from .integrations.cli import register as register_integrations
-    register_integrations(main)
-
-
-_register_cloud_commands()
+for command in (serve, daemon, panel_password, rig_remote, integrate):
+    main.add_command(command)
+register_cloud_commands(main)          # upload, status, download (cloud/cli.py)
 
 if __name__ == "__main__":
     main()

@@ -16,6 +16,8 @@ from typing import Callable, Optional
 from gpiozero import LED, Button
 
 from .cloud.queue import QueueError
+from .scan.controller import Busy
+from .web.scans import list_scans
 
 log = logging.getLogger(__name__)
 
@@ -135,11 +137,7 @@ class Trigger:
         self._stop.set()
         self._indicator.join(5)
         self.button.close()
-        self._blink(None)
-        rig = getattr(self, "rig", None)
-        if rig is not None:                   # set only when the trigger made its own controller
-            self.controller.close()
-            rig.close()
+        self._blink(None)                    # the rig is the controller's: its owner closes it
 
 
 def _leds(light) -> list:
@@ -151,7 +149,6 @@ def _leds(light) -> list:
 
 
 def _newest_scan(scans_dir: Path) -> Optional[Path]:
-    from .web.scans import list_scans
     scans = [s for s in list_scans(Path(scans_dir)) if s["scan_status"] in ("complete", "photos")]
     return Path(scans[0]["folder"]) if scans else None
 
@@ -160,7 +157,6 @@ def scan_runner(controller, points: int):
     """What a short press runs: a new scan of `points` positions through the shared controller,
     which queues it for upload when complete (so the page shows the button's scan and its
     upload alike): nothing is left for the trigger to queue."""
-    from .scan.controller import Busy
 
     def run(trigger: Trigger) -> None:
         try:
@@ -177,33 +173,18 @@ def scan_runner(controller, points: int):
     return run
 
 
-def trigger_from_profile(profile: dict, service, *, simulate: bool = False, points: int | None = None,
-                         rig=None, controller=None) -> Optional[Trigger]:
-    """The daemon's button, or None when the profile wires none (pins.button null). With
-    `controller` (the daemon's) the button shares its rig and scan state with the web page;
-    without, the trigger makes its own and closes the rig when it stops."""
+def trigger_from_profile(profile: dict, service, controller, *, points: int | None = None) -> Optional[Trigger]:
+    """The daemon's button, or None when the profile wires none (pins.button null). It shares
+    the controller's rig (its pins, its ring light) and scan state with the web page."""
     pin = profile.get("pins", {}).get("button")
     if pin is None:
         log.info("no pins.button in the profile: no hardware trigger")
         return None
     cfg = profile.get("trigger", {})
-    own = controller is None
-    if controller is not None:
-        rig = controller.rig
-    elif rig is None:
-        from .cli import make_rig
-        rig = make_rig(profile, simulate)
-    if controller is None:
-        from .scan.controller import ScanController
-        controller = ScanController(rig, service)
-    factory = rig.sim["factory"] if simulate and hasattr(rig, "sim") else None
+    rig = controller.rig
     led_pin = profile["pins"].get("status_led")
-    light = LED(led_pin, pin_factory=factory) if led_pin is not None else rig.light
-    action = cfg.get("action", "scan")
+    light = LED(led_pin, pin_factory=rig.pin_factory) if led_pin is not None else rig.light
     scan = scan_runner(controller, points or cfg.get("points", 60))
-    trigger = Trigger(pin, service, scan=scan, light=light, action=action,
-                      bounce_s=cfg.get("bounce_s", 0.05), long_press_s=cfg.get("long_press_s", 2.0),
-                      pin_factory=factory, controller=controller)
-    if own:
-        trigger.rig = rig
-    return trigger
+    return Trigger(pin, service, scan=scan, light=light, action=cfg.get("action", "scan"),
+                   bounce_s=cfg.get("bounce_s", 0.05), long_press_s=cfg.get("long_press_s", 2.0),
+                   pin_factory=rig.pin_factory, controller=controller)

@@ -10,15 +10,18 @@ import math
 import numpy as np
 
 
+def trapezoid_seconds(steps, max_speed: float, accel: float):
+    """Seconds moves of `steps` steps take under the trapezoidal profile: the one motion model,
+    used by the stepper's timing and by the path planner's estimate. `steps` may be a scalar or
+    an array and fractional (the planner works in degrees)."""
+    n = np.abs(np.asarray(steps, dtype=float))
+    full_ramp = max_speed * max_speed / accel           # steps to reach top speed and brake again
+    return np.where(n >= full_ramp, n / max_speed + max_speed / accel, 2.0 * np.sqrt(n / accel))
+
+
 def move_duration(steps: int, max_speed: float, accel: float) -> float:
-    """Seconds a move of `steps` steps takes under the trapezoidal profile."""
-    n = abs(int(steps))
-    if n == 0:
-        return 0.0
-    ramp_steps = max_speed * max_speed / (2.0 * accel)  # steps needed to reach top speed
-    if n >= 2 * ramp_steps:
-        return n / max_speed + max_speed / accel
-    return 2.0 * math.sqrt(n / accel)
+    """Seconds a move of `steps` whole steps takes."""
+    return float(trapezoid_seconds(abs(int(steps)), max_speed, accel))
 
 
 def step_times(steps: int, max_speed: float, accel: float) -> np.ndarray:

@@ -1,7 +1,8 @@
 """A rig = two steppers + ring light + camera, composed over an injected pin factory.
 
-The same `build_rig` wires a real Pi (default pin factory, picamera2 camera) and the
-simulated rig (mock pin factory with simulated drivers, rendered camera, virtual clock).
+The same `build_mechanism` wires a real Pi (default pin factory, picamera2 camera) and the
+simulated rig (mock pin factory with simulated drivers, rendered camera, virtual clock); which
+one a process gets is chosen once, in hardware/backend.py.
 """
 from __future__ import annotations
 
@@ -21,6 +22,11 @@ class Rig:
     light: RingLight
     camera: Camera
     clock: object = field(default_factory=RealClock)
+
+    @property
+    def pin_factory(self):
+        """The pins the rig runs on: other devices of the process (button, status LED) use them too."""
+        return self.rotor.pin_factory
 
     @property
     def angles(self) -> tuple:
@@ -65,9 +71,8 @@ class Rig:
         self.close()
 
 
-def build_rig(profile: dict, camera: Camera, *, pin_factory=None, clock=None) -> Rig:
-    """Compose the rig described by `profile` on `pin_factory` (gpiozero's default if None)."""
-    clock = clock or RealClock()
+def build_mechanism(profile: dict, *, pin_factory=None, clock=None) -> tuple:
+    """The rotor, turntable and ring light of `profile` on `pin_factory` (gpiozero's default if None)."""
     pins, motors = profile["pins"], profile["motors"]
     endstops = pins.get("endstops") or {}
     rotor = stepper_from_profile(motors["rotor"], pins["rotor"], endstop_pin=endstops.get("rotor"),
@@ -79,4 +84,11 @@ def build_rig(profile: dict, camera: Camera, *, pin_factory=None, clock=None) ->
     light = RingLight(pins.get("lights", []), pwm=light_cfg.get("pwm", False),
                       brightness=light_cfg.get("brightness", 1.0),
                       idle_timeout_s=light_cfg.get("idle_timeout_s", 60.0), pin_factory=pin_factory)
+    return rotor, turntable, light
+
+
+def build_rig(profile: dict, camera: Camera, *, pin_factory=None, clock=None) -> Rig:
+    """Compose the rig described by `profile` on `pin_factory` (gpiozero's default if None)."""
+    clock = clock or RealClock()
+    rotor, turntable, light = build_mechanism(profile, pin_factory=pin_factory, clock=clock)
     return Rig(profile, rotor, turntable, light, camera, clock)

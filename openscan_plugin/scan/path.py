@@ -7,13 +7,16 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ..hardware import motion
+from .errors import InvalidRequest
 
 GOLDEN_ANGLE = 180.0 * (3.0 - math.sqrt(5.0))  # degrees
 
 
 @dataclass
 class MotionModel:
-    """Move-time model of both motors from the profile (the real ramps, not distances)."""
+    """Move-time model of both motors from the profile: hardware/motion.py's ramps (what the
+    stepper does), not distances."""
     rotor: dict
     turntable: dict
     capture_s: float = 1.0     # per photo: exposure, readout, JPEG, write
@@ -24,9 +27,7 @@ class MotionModel:
 
     def _motor_time(self, motor: dict, delta_deg: np.ndarray) -> np.ndarray:
         steps = np.abs(delta_deg) * motor["steps_per_rev"] / 360.0
-        v, a = motor["max_speed"], motor["acceleration"]
-        ramp = v * v / a
-        return np.where(steps >= ramp, steps / v + v / a, 2.0 * np.sqrt(steps / a))
+        return motion.trapezoid_seconds(steps, motor["max_speed"], motor["acceleration"])
 
     def move_time(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Seconds from (rotor, turntable) a to b; motors move one after the other."""
@@ -60,7 +61,7 @@ def fibonacci_points(n: int, min_elev: float, max_elev: float) -> np.ndarray:
     the turntable angle is minus the camera's azimuth (turning the object by +t shows
     the camera the side at azimuth -t)."""
     if n < 1:
-        raise ValueError("need at least one point")
+        raise InvalidRequest("need at least one point")
     lo, hi = math.sin(math.radians(min_elev)), math.sin(math.radians(max_elev))
     i = np.arange(n)
     z = lo + (i + 0.5) / n * (hi - lo)
@@ -72,7 +73,7 @@ def fibonacci_points(n: int, min_elev: float, max_elev: float) -> np.ndarray:
 def turntable_points(n: int, rotor_angles=(0.0,)) -> np.ndarray:
     """n equal turntable steps of 360/n on each rotor ring (n per ring)."""
     if n < 1:
-        raise ValueError("need at least one point per ring")
+        raise InvalidRequest("need at least one point per ring")
     tt = np.arange(n) * 360.0 / n
     return np.array([(r, t) for r in rotor_angles for t in tt], dtype=float)
 
@@ -133,10 +134,10 @@ def plan_scan(profile: dict, n: int, *, mode: str = "sphere", rings=None, photos
         rings = list(rings) if rings else [0.0]
         bad = [r for r in rings if not lo <= r <= hi]
         if bad:
-            raise ValueError(f"rotor ring(s) {bad} outside the rotor range {lo}..{hi}")
+            raise InvalidRequest(f"rotor ring(s) {bad} outside the rotor range {lo}..{hi}")
         pts = turntable_points(n, rings)
     else:
-        raise ValueError(f"unknown path mode {mode!r} (sphere or turntable)")
+        raise InvalidRequest(f"unknown path mode {mode!r} (sphere or turntable)")
     if mode == "sphere":
         pts = pts[order_points(pts, model, start)]
     move = path_move_time(pts, model, start)

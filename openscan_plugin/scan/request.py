@@ -1,12 +1,16 @@
-"""What a front end may ask a scan to be: parsed and checked here, so the web page, the button
-and the CLI get the same rules and the same error messages (a ValueError is a user's mistake)."""
+"""What a front end may ask of the rig: a scan's settings and the camera's, parsed and checked
+here, so the web page, the button and the CLI get the same rules and the same error messages
+(an InvalidRequest is a person's mistake; the web answers it with 400)."""
 from __future__ import annotations
 
+import copy
 import math
 import re
 import time
 from dataclasses import asdict, dataclass, field
 
+from ..hardware.camera import CameraSettings
+from .errors import InvalidRequest
 from .path import ScanPlan, plan_scan
 
 # scan profiles: starting points for the settings (the page fills its fields from them)
@@ -43,66 +47,95 @@ class ScanRequest:
 def _number(data: dict, key: str, kind=float, lo=None, hi=None):
     value = data[key]
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{key} must be a number, not {value!r}")
+        raise InvalidRequest(f"{key} must be a number, not {value!r}")
     if kind is int and value != int(value):
-        raise ValueError(f"{key} must be a whole number, not {value!r}")
+        raise InvalidRequest(f"{key} must be a whole number, not {value!r}")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise ValueError(f"{key} must be between {lo} and {hi}, not {value!r}")
+        raise InvalidRequest(f"{key} must be between {lo} and {hi}, not {value!r}")
     return kind(value)
 
 
 def parse_request(data, rig_profile: dict, defaults: dict | None = None) -> tuple[ScanRequest, ScanPlan]:
     """A ScanRequest from JSON-like `data` (missing keys: the profile preset, then `defaults`)
     and its planned path (planning is a check too, and not cheap: callers use this one).
-    Raises ValueError with a message a person can act on."""
+    Raises InvalidRequest with a message a person can act on."""
     if not isinstance(data, dict):
-        raise ValueError("send a JSON object with the scan settings")
+        raise InvalidRequest("send a JSON object with the scan settings")
     known = set(ScanRequest.__dataclass_fields__)
     unknown = sorted(set(data) - known)
     if unknown:
-        raise ValueError(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        raise InvalidRequest(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     profile = data.get("profile", "standard")
     if profile not in PRESETS and profile != "custom":
-        raise ValueError(f"unknown profile {profile!r}; use {', '.join(PRESETS)} or custom")
+        raise InvalidRequest(f"unknown profile {profile!r}; use {', '.join(PRESETS)} or custom")
     merged = {**(defaults or {}), **PRESETS.get(profile, {}), **data}
     req = ScanRequest(profile=profile)
     if "points" in merged:
         req.points = _number(merged, "points", int, 1, MAX_POINTS)
     req.mode = merged.get("mode", "sphere")
     if req.mode not in ("sphere", "turntable"):
-        raise ValueError(f"mode must be sphere or turntable, not {req.mode!r}")
+        raise InvalidRequest(f"mode must be sphere or turntable, not {req.mode!r}")
     if "rings" in merged:
         rings = merged["rings"]
         if not isinstance(rings, list) or not rings or len(rings) > 20:
-            raise ValueError("rings must be a list of 1 to 20 rotor angles")
+            raise InvalidRequest("rings must be a list of 1 to 20 rotor angles")
         req.rings = [_number({"ring": r}, "ring") for r in rings]
     if merged.get("rotor_range") is not None:
         rr = merged["rotor_range"]
         if not isinstance(rr, list) or len(rr) != 2:
-            raise ValueError("rotor_range must be [min, max] in degrees")
+            raise InvalidRequest("rotor_range must be [min, max] in degrees")
         lo, hi = (_number({"rotor_range": v}, "rotor_range") for v in rr)
         rotor = rig_profile["motors"]["rotor"]
         if lo >= hi:
-            raise ValueError(f"rotor_range: min ({lo}) must be below max ({hi})")
+            raise InvalidRequest(f"rotor_range: min ({lo}) must be below max ({hi})")
         if hi < rotor["min_angle"] or lo > rotor["max_angle"]:
-            raise ValueError(f"rotor_range {lo}..{hi} is outside the rotor's "
+            raise InvalidRequest(f"rotor_range {lo}..{hi} is outside the rotor's "
                              f"{rotor['min_angle']}..{rotor['max_angle']} degrees")
         req.rotor_range = [lo, hi]
     if "focus_stack" in merged:
         req.focus_stack = _number(merged, "focus_stack", int, 1, MAX_STACK)
     upload = merged.get("upload", True)
     if not isinstance(upload, bool):
-        raise ValueError(f"upload must be true or false, not {upload!r}")
+        raise InvalidRequest(f"upload must be true or false, not {upload!r}")
     req.upload = upload
     name = merged.get("name")
     if name not in (None, ""):
         if not isinstance(name, str) or not NAME.match(name):
-            raise ValueError("name: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+            raise InvalidRequest("name: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
         req.name = name
     if req.mode == "turntable" and len(req.rings) * req.points > MAX_POINTS:
-        raise ValueError(f"{len(req.rings)} rings x {req.points} points is more than {MAX_POINTS} positions")
+        raise InvalidRequest(f"{len(req.rings)} rings x {req.points} points is more than {MAX_POINTS} positions")
     plan = req.plan(rig_profile)   # the path planner's own checks (rings inside the rotor range, ...)
     return req, plan
+
+
+CAMERA_LIMITS = {"exposure_us": (int, 100, 2_000_000), "analogue_gain": (float, 1.0, 16.0),
+                 "lens_position": (float, 0.0, 32.0)}
+
+
+def parse_camera_change(data, current: CameraSettings) -> CameraSettings:
+    """`current` changed by JSON-like `data` (exposure_us, analogue_gain, autofocus,
+    lens_position): a new CameraSettings, or InvalidRequest."""
+    if not isinstance(data, dict) or not data:
+        raise InvalidRequest("send a JSON object with exposure_us, analogue_gain, autofocus and/or lens_position")
+    s = copy.deepcopy(current)
+    for key, value in data.items():
+        if key == "autofocus":
+            if not isinstance(value, bool):
+                raise InvalidRequest("autofocus must be true or false")
+            s.autofocus = value
+            if value:
+                s.lens_position = None
+        elif key in CAMERA_LIMITS:
+            kind, lo, hi = CAMERA_LIMITS[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+                raise InvalidRequest(f"{key} must be a number from {lo} to {hi}, not {value!r}")
+            setattr(s, key, kind(value))
+            if key == "lens_position":
+                s.autofocus = False
+        else:
+            raise InvalidRequest(f"unknown camera setting {key!r}")
+    return s
 
 
 def default_name(scans_dir) -> str:

@@ -79,7 +79,7 @@ class PreviewHub:
             time.sleep(max(0.0, self.period - (time.monotonic() - t0)))
 
     def _render(self):
-        rgb = self.controller.preview_frame()
+        rgb = self.controller.setup.preview_frame()
         if rgb is None:                        # scanning: show what the scan took last
             path = self.controller.latest_photo()
             if path is None:

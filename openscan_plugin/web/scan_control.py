@@ -2,10 +2,12 @@
 preview, camera and motor set-up, scan settings with the planned path, start/pause/resume/cancel,
 and the state pushed to the page as server-sent events. All state lives in the process's
 ScanController, so a reload, the GPIO button and the CLI see the same scan.
-Errors are JSON `{"error": message}`: 400 bad input, 409 the rig is busy, 404 nothing there."""
+Errors are JSON `{"error": message}`: 400 a request that fails its checks (scan/errors.py's
+InvalidRequest), 409 the rig is busy, 404 nothing there, 500 anything else (logged, not shown)."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 
 from flask import (
@@ -20,19 +22,23 @@ from flask import (
 )
 
 from ..hardware.stepper import HomingError
-from ..scan.controller import Busy
+from ..scan.errors import Busy, InvalidRequest
 from ..scan.request import PRESETS
-from ..web.scans import model_files
 from .preview import BOUNDARY, PreviewHub, encode_jpeg, multipart, thumbnail
+from .scan_views import camera_view, page_status, rig_status
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("openscan_scan", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static")
 KEEPALIVE_S = 15.0
 
 
-def init_scan(app, controller, url_prefix: str = "/scan") -> None:
-    """Mount the page into `app`; `controller` is the process's ScanController."""
+def init_scan(app, controller, url_prefix: str = "/scan", service=None) -> None:
+    """Mount the page into `app`; `controller` is the process's ScanController, `service` the
+    cloud service whose upload of a finished scan the page shows (default: the cloud panel's)."""
     app.extensions["openscan_scan"] = controller
+    app.extensions["openscan_scan_uploads"] = service
     app.extensions["openscan_preview"] = PreviewHub(controller)
     app.register_blueprint(bp, url_prefix=url_prefix)
 
@@ -50,13 +56,26 @@ def ctl():
     return current_app.extensions["openscan_scan"]
 
 
+def uploads():
+    """The cloud service the page shows uploads from, or None (a page without the cloud)."""
+    ext = current_app.extensions
+    return ext.get("openscan_scan_uploads") or ext.get("openscan_cloud")
+
+
 def _error(message: str, status: int):
     return jsonify(error=message), status
 
 
-@bp.errorhandler(ValueError)
+@bp.errorhandler(InvalidRequest)
 def _bad_input(exc):
     return _error(str(exc), 400)
+
+
+@bp.errorhandler(ValueError)
+def _fault(exc):
+    # any other ValueError (numpy's, a library's) is our fault, not the request's: no 400
+    log.error("scan page: %s %s failed", request.method, request.path, exc_info=exc)
+    return _error("internal error (see the rig's log)", 500)
 
 
 @bp.errorhandler(Busy)
@@ -77,18 +96,12 @@ def _not_found(exc):
 def _json() -> dict:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise ValueError("send a JSON object (Content-Type: application/json)")
+        raise InvalidRequest("send a JSON object (Content-Type: application/json)")
     return data
 
 
 def full_status(c=None) -> dict:
-    """The controller's status plus the finished scan's model files, for the page."""
-    c = c or ctl()
-    s = c.status()
-    job = c.job
-    if job is not None and not job.running and job.folder.is_dir():
-        s["model"] = model_files(job.folder)
-    return s
+    return page_status(c or ctl(), uploads())
 
 
 @bp.get("/")
@@ -105,13 +118,13 @@ def status():
 @bp.get("/api/events")
 def events():
     """Server-sent events: the whole status whenever it changes (and a keep-alive comment)."""
-    c = ctl()
+    c, service = ctl(), uploads()
 
     def stream():
         yield "retry: 1000\n\n"
         last, version, quiet_since = None, -1, time.monotonic()
         while not c.closed:
-            body = json.dumps(full_status(c), sort_keys=True)
+            body = json.dumps(page_status(c, service), sort_keys=True)
             if body != last:
                 yield f"event: status\ndata: {body}\n\n"
                 last, quiet_since = body, time.monotonic()
@@ -143,7 +156,7 @@ def plan():
 def start():
     source = request.args.get("source", "web")
     if source not in ("web", "cli"):
-        raise ValueError("source must be web or cli")
+        raise InvalidRequest("source must be web or cli")
     ctl().start(_json(), source=source)
     return jsonify(full_status()), 202
 
@@ -168,38 +181,42 @@ def scan_action(action):
 @bp.post("/api/jog")
 def jog():
     data = _json()
-    return jsonify(ctl().jog(data.get("motor"), data.get("degrees")))
+    ctl().setup.jog(data.get("motor"), data.get("degrees"))
+    return jsonify(rig_status(ctl(), uploads()))
 
 
 @bp.post("/api/stop")
 def stop_motion():
-    ctl().stop_motion()
+    ctl().setup.stop_motion()
     return jsonify(full_status())
 
 
 @bp.post("/api/home")
 def home():
-    return jsonify(ctl().home())
+    ctl().setup.home()
+    return jsonify(rig_status(ctl(), uploads()))
 
 
 @bp.post("/api/light")
 def light():
-    return jsonify(ctl().set_light(_json().get("on")))
+    ctl().setup.set_light(_json().get("on"))
+    return jsonify(rig_status(ctl(), uploads()))
 
 
 @bp.get("/api/camera")
 def camera():
-    return jsonify(ctl().camera_view())
+    return jsonify(camera_view(ctl()))
 
 
 @bp.post("/api/camera")
 def set_camera():
-    return jsonify(ctl().set_camera(_json()))
+    ctl().setup.set_camera(_json())
+    return jsonify(camera_view(ctl()))
 
 
 @bp.post("/api/test-photo")
 def test_photo():
-    path = ctl().test_photo()
+    path = ctl().setup.test_photo()
     return jsonify(photo=f"api/test-photo.jpg?t={path.stat().st_mtime_ns}")
 
 
@@ -221,7 +238,7 @@ def latest_photo():
     if not width:
         return send_file(path, mimetype="image/jpeg", max_age=0)
     if not 16 <= width <= 4000:
-        raise ValueError("w must be from 16 to 4000 pixels")
+        raise InvalidRequest("w must be from 16 to 4000 pixels")
     return Response(encode_jpeg(thumbnail(path, width), 80), mimetype="image/jpeg",
                     headers={"Cache-Control": "no-store"})
 
@@ -231,7 +248,7 @@ def preview():
     """The live preview: multipart/x-mixed-replace JPEG frames (?frames=N stops after N)."""
     limit = request.args.get("frames", type=int)
     if limit is not None and limit < 1:
-        raise ValueError("frames must be 1 or more")
+        raise InvalidRequest("frames must be 1 or more")
     hub = current_app.extensions["openscan_preview"]
     return Response(multipart(hub.frames(limit)), mimetype=f"multipart/x-mixed-replace; boundary={BOUNDARY}",
                     headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

@@ -10,6 +10,7 @@ from openscan_plugin.cloud.service import CloudService
 from openscan_plugin.cloud.settings import load_settings
 from openscan_plugin.config import load_profile
 from openscan_plugin.hardware.sim.rig import build_simulated_rig
+from openscan_plugin.scan.controller import ScanController
 from openscan_plugin.trigger import trigger_from_profile
 from tests.cloud.conftest import make_photos
 
@@ -29,13 +30,16 @@ def rig_setup(tmp_path, backend):
 
     def make(**cfg):
         prof = {**profile, "trigger": {**profile["trigger"], **cfg}}
-        trigger = trigger_from_profile(prof, service, simulate=True, rig=rig)
+        controller = ScanController(rig, service)
+        trigger = trigger_from_profile(prof, service, controller)
         made.append(trigger)
         button = rig.sim["factory"].pin(profile["pins"]["button"])
         return trigger, button
     yield make, service, rig, tmp_path / "scans"
     for t in made:
         t.stop()
+        t.controller.close()
+    rig.close()
     service.stop()
 
 

@@ -51,3 +51,23 @@ def test_plan_estimate_adds_moves_settling_and_captures(mini):
     per_point = mini["motors"]["rotor"]["settle_s"] + 2 * 1.5
     assert plan.estimated_duration_s == pytest.approx(plan.move_s + 40 * per_point, abs=0.1)
     assert plan.move_s > 0
+
+
+def test_a_ramp_change_moves_the_planners_estimate_with_the_stepper(mini, monkeypatch):
+    """One motion model: the stepper's move time and the planner's estimate both come from
+    hardware/motion.py, so changing the ramp there changes both (no silent desync)."""
+    from openscan_plugin.hardware import motion
+    from openscan_plugin.hardware.stepper import stepper_from_profile
+    from gpiozero.pins.mock import MockFactory
+
+    stepper = stepper_from_profile(mini["motors"]["rotor"], mini["pins"]["rotor"], pin_factory=MockFactory())
+    before_plan = plan_scan(mini, 12).estimated_duration_s
+    before_move = stepper.move_duration(4000)
+    gentle = motion.trapezoid_seconds
+
+    def slower_ramp(steps, max_speed, accel):                  # half the acceleration
+        return gentle(steps, max_speed, accel / 2)
+    monkeypatch.setattr(motion, "trapezoid_seconds", slower_ramp)
+    assert stepper.move_duration(4000) > before_move
+    assert plan_scan(mini, 12).estimated_duration_s > before_plan
+    stepper.close()

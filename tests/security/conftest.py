@@ -15,6 +15,7 @@ from openscan_plugin.daemon import WebServer
 from openscan_plugin.hardware.sim.rig import build_simulated_rig
 from openscan_plugin.scan.controller import ScanController
 from openscan_plugin.web import create_app
+from openscan_plugin.web.scan_views import rig_status
 from tests.cloud.conftest import backend, make_photos  # noqa: F401  (a real backend per test)
 from tests.backend.conftest import client, server, start_server  # noqa: F401  (the backend's real servers too)
 
@@ -43,7 +44,7 @@ class Panel:
         return requests.request(method, self.url + path, timeout=30, **kwargs)
 
     def angles(self):
-        return self.controller.status()["angles"]
+        return rig_status(self.controller)["angles"]
 
     def close(self):
         if self.controller:

@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+from openscan_plugin.web.scan_views import rig_status
+
 from tests.security.conftest import EVIL
 
 CHANGES = {"POST", "PUT", "PATCH", "DELETE"}
@@ -54,7 +56,7 @@ def test_the_reported_attacks_change_nothing(panel):
                        ("/scan/api/stop", {}), ("/scan/api/light", {"on": True}),
                        ("/scan/api/scan/start", {"points": 3})):
         assert p.request("POST", path, headers=cross_site, json=body).status_code == 403, path
-    assert p.angles() == angles and p.controller.job is None and not p.controller.status()["light"]
+    assert p.angles() == angles and p.controller.job is None and not rig_status(p.controller)["light"]
     assert p.request("POST", "/scan/api/test-photo", headers=cross_site).status_code == 403
     assert not (p.controller.work_dir / "test-photo.jpg").exists()
 

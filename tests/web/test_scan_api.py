@@ -72,6 +72,22 @@ def test_bad_requests_get_a_json_reason(client, method, path, body, status, mess
     assert message in r.get_json()["error"]
 
 
+def test_a_fault_inside_the_rig_is_no_bad_request(client, app_parts, monkeypatch):
+    """Only the request's own checks answer 400; a ValueError from deeper down (numpy, the
+    camera) is the rig's fault: 500, its text kept for the log, not shown as the user's mistake."""
+    controller = app_parts[1]
+
+    def broken_planner(data):
+        raise ValueError("operands could not be broadcast together with shapes (3,) (4,)")
+    monkeypatch.setattr(controller, "plan", broken_planner)
+    r = client.post("/scan/api/plan", json={"points": 10})
+    assert r.status_code == 500
+    assert "broadcast" not in r.get_json()["error"]
+    monkeypatch.undo()
+    r = client.post("/scan/api/plan", json={"points": 0})
+    assert r.status_code == 400 and "points must be between" in r.get_json()["error"]
+
+
 def test_plan_then_scan_then_busy(client, app_parts):
     plan = client.post("/scan/api/plan", json={"profile": "quick"}).get_json()
     assert len(plan["points"]) == 24 and plan["photos"] == 24 and plan["estimated_duration_s"] > 24
@@ -124,7 +140,7 @@ def test_mjpeg_stream_yields_camera_frames(server):
     frames = read_frames(url + "api/preview.mjpg", 3)
     images = [cv2.imdecode(np.frombuffer(f, np.uint8), cv2.IMREAD_COLOR) for f in frames]
     assert len(images) == 3 and all(i is not None and i.shape == (60, 80, 3) for i in images)
-    controller.set_light(True)                              # the preview shows the light go on
+    controller.setup.set_light(True)                        # the preview shows the light go on
     lit = cv2.imdecode(np.frombuffer(read_frames(url + "api/preview.mjpg", 2)[-1], np.uint8), cv2.IMREAD_COLOR)
     assert lit.mean() > images[0].mean() * 1.5
 

@@ -12,6 +12,7 @@ from openscan_plugin.config import load_profile
 from openscan_plugin.hardware.sim.rig import build_simulated_rig
 from openscan_plugin.scan.controller import Busy, ScanController
 from openscan_plugin.trigger import trigger_from_profile
+from openscan_plugin.web.scan_views import camera_view, rig_status
 
 
 def wait_for(predicate, timeout=60, what=""):
@@ -44,9 +45,9 @@ def test_scan_runs_to_complete_with_progress(controller):
     version = 0
     while job.running:
         version = controller.wait_change(version, 1.0)
-        s = controller.status()
+        s = rig_status(controller)
         seen.append((s["state"], s["scan"]["done"], s["scan"]["eta_s"]))
-    s = controller.status()
+    s = rig_status(controller)
     assert s["state"] == "idle" and s["scan"]["state"] == "complete"
     assert s["scan"]["done"] == s["scan"]["total"] == 6
     dones = [d for _, d, _ in seen]
@@ -61,7 +62,7 @@ def test_pause_holds_then_resume_finishes(controller):
     job = controller.start({"profile": "custom", "points": 30, "upload": False})
     wait_for(lambda: job.done >= 2, what="two photos")
     controller.pause()
-    wait_for(lambda: controller.status()["state"] == "paused", what="paused")
+    wait_for(lambda: rig_status(controller)["state"] == "paused", what="paused")
     held = job.done
     time.sleep(0.6)
     assert job.done == held and job.running                 # nothing is taken while paused
@@ -81,7 +82,7 @@ def test_cancel_keeps_photos_and_frees_the_rig(controller):
     manifest = json.loads((job.folder / "manifest.json").read_text())
     assert manifest["status"] == "cancelled"
     assert controller.service.queue.list() == []            # a cancelled scan is not sent
-    controller.jog("turntable", 5)                          # the rig is free again
+    controller.setup.jog("turntable", 5)                    # the rig is free again
     with pytest.raises(Busy, match="no scan is running"):
         controller.cancel()
 
@@ -115,9 +116,9 @@ def test_a_scan_cut_by_a_crash_is_offered_after_restart(controller):
     manifest = json.loads(path.read_text())
     path.write_text(json.dumps({**manifest, "status": "scanning"}))   # what a power cut leaves
     restarted = ScanController(controller.rig, controller.service)       # the daemon starts again
-    scan = restarted.status()["scan"]
+    scan = rig_status(restarted)["scan"]
     assert (scan["name"], scan["state"], scan["done"], scan["total"]) == ("owl", "interrupted", job.done, 8)
-    assert restarted.status()["state"] == "idle"
+    assert rig_status(restarted)["state"] == "idle"
     again = restarted.continue_scan("owl", upload=False)
     assert again.wait(60) and again.state == "complete" and again.done == 8
 
@@ -127,12 +128,12 @@ def test_busy_refusals_during_a_scan(controller):
     with pytest.raises(Busy, match="scan a is running"):
         controller.start({"points": 4})
     with pytest.raises(Busy):
-        controller.jog("rotor", 5)
+        controller.setup.jog("rotor", 5)
     with pytest.raises(Busy):
-        controller.set_light(True)
+        controller.setup.set_light(True)
     with pytest.raises(Busy):
-        controller.test_photo()
-    assert controller.preview_frame() is None               # the camera belongs to the scan
+        controller.setup.test_photo()
+    assert controller.setup.preview_frame() is None         # the camera belongs to the scan
     controller.cancel()
     job.wait(30)
     with pytest.raises(Busy, match="already exists"):
@@ -143,7 +144,7 @@ def test_upload_when_finished_reports_why_not(controller):
     job = controller.start({"profile": "custom", "points": 2})   # upload: on by default
     job.wait(60)
     assert job.state == "complete"
-    assert "no server/token" in controller.status()["scan"]["upload_error"]
+    assert "no server/token" in rig_status(controller)["scan"]["upload_error"]
 
 
 @pytest.mark.parametrize("data, message", [
@@ -178,40 +179,42 @@ def test_plan_follows_the_settings(controller):
 
 def test_jog_home_and_light(controller):
     rig = controller.rig
-    controller.jog("turntable", 90)
+    controller.setup.jog("turntable", 90)
     assert rig.sim["turntable"].angle == pytest.approx(90, abs=0.2)     # the mechanism turned
     r0 = rig.rotor.angle
-    controller.jog("rotor", 10)
+    controller.setup.jog("rotor", 10)
     assert rig.rotor.angle == pytest.approx(r0 + 10, abs=0.01)
     with pytest.raises(ValueError, match="above the soft limit"):
-        controller.jog("rotor", 200)
+        controller.setup.jog("rotor", 200)
     assert rig.rotor.angle == pytest.approx(r0 + 10, abs=0.01)          # refused, not half done
     with pytest.raises(ValueError, match="motor must be"):
-        controller.jog("lift", 1)
-    status = controller.home()
+        controller.setup.jog("lift", 1)
+    controller.setup.home()
+    status = rig_status(controller)
     assert status["angles"]["rotor"] == -20 and rig.sim["rotor"].angle == pytest.approx(-20, abs=0.5)
-    controller.set_light(True)
+    controller.setup.set_light(True)
     light = rig.sim["factory"].pin(rig.profile["pins"]["lights"][0])
-    assert light.state and controller.status()["light"]
-    controller.set_light(False)
+    assert light.state and rig_status(controller)["light"]
+    controller.setup.set_light(False)
     assert not light.state
 
 
 def test_camera_settings_change_the_picture(controller):
-    dark = controller.preview_frame().mean()
-    controller.set_camera({"exposure_us": 150000})
-    assert controller.preview_frame().mean() > dark * 1.5
+    dark = controller.setup.preview_frame().mean()
+    controller.setup.set_camera({"exposure_us": 150000})
+    assert controller.setup.preview_frame().mean() > dark * 1.5
     with pytest.raises(ValueError, match="exposure_us must be a number from 100"):
-        controller.set_camera({"exposure_us": -1})
-    view = controller.set_camera({"lens_position": 4.0})
+        controller.setup.set_camera({"exposure_us": -1})
+    controller.setup.set_camera({"lens_position": 4.0})
+    view = camera_view(controller)
     assert view["lens_position"] == 4.0 and view["autofocus"] is False
-    path = controller.test_photo()
+    path = controller.setup.test_photo()
     assert path.read_bytes()[:2] == b"\xff\xd8"
 
 
 def test_button_and_page_share_one_controller(controller, rig_profile):
     prof = {**rig_profile, "trigger": {**rig_profile["trigger"], "points": 3}}
-    trigger = trigger_from_profile(prof, controller.service, simulate=True, controller=controller)
+    trigger = trigger_from_profile(prof, controller.service, controller)
     button = controller.rig.sim["factory"].pin(prof["pins"]["button"])
     try:
         job = controller.start({"profile": "custom", "points": 300, "upload": False})  # from the page
@@ -223,7 +226,7 @@ def test_button_and_page_share_one_controller(controller, rig_profile):
         assert job.wait(30) and job.state == "cancelled"
         button.drive_low(); time.sleep(0.1); button.drive_high()   # now the button starts one
         wait_for(lambda: controller.job is not job, what="button scan")
-        assert controller.status()["scan"]["source"] == "button"
+        assert rig_status(controller)["scan"]["source"] == "button"
         wait_for(lambda: not controller.job.running, what="button scan done")
         assert controller.job.state == "complete" and controller.job.done == 3
         assert "no server/token" in controller.job.upload_error       # the button's scan is queued

@@ -5,10 +5,12 @@ code; only the pin factory, the clock and the camera are swapped, by injection.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from gpiozero.pins.mock import MockFactory
 
-from ..clock import VirtualClock
-from ..rig import Rig, build_rig
+from ..clock import RealClock, VirtualClock
+from ..rig import Rig, build_mechanism
 from ...scan.geometry import intrinsics_from_sensor
 from .camera import SimulatedCamera
 from .drivers import DriverPin, SimulatedMotor
@@ -24,17 +26,37 @@ def simulated_intrinsics(profile: dict, size=SIM_RESOLUTION):
                                   cam.get("pixel_size_um", 1.22), cam.get("resolution", [4656])[0])
 
 
+@dataclass
+class SimulatedRig(Rig):
+    """A Rig plus the simulated world behind its pins: `sim` holds the mock pin `factory` and
+    the `rotor`/`turntable` mechanisms (their physical angles, missed steps), for tests."""
+    sim: dict = field(default_factory=dict)
+
+
+class SimulatedBackend:
+    """hardware/backend.py's interface over the simulation: the world restarts where the rig
+    was left, and renders the calibration board when one is asked for."""
+
+    def __init__(self, scene: str | object = "object"):
+        self.scene = scene
+
+    def open_rig(self, profile: dict, *, last_position=None, calibration_board=None) -> Rig:
+        scene = self.scene if calibration_board is None else chessboard_scene(profile["geometry"],
+                                                                               calibration_board)
+        return build_simulated_rig(profile, scene, start_angles=last_position)
+
+
 def build_simulated_rig(profile: dict, scene: str | object = "object", *, size=SIM_RESOLUTION,
                         dist=None, seed: int = 0, real_time: bool = False,
-                        start_angles: dict | None = None, samples: int | None = None) -> Rig:
+                        start_angles: dict | None = None, samples: int | None = None) -> SimulatedRig:
     """A Rig whose pins drive simulated motors and whose camera renders `scene`
     ("object", "chessboard" or a Scene). With real_time=False the motion code runs on a
     virtual clock, so moves and settle pauses cost no wall time. `start_angles`
     ({"rotor": deg, "turntable": deg}) is where the simulated mechanism stands at power-up
     (a resumed simulated scan restarts the world where the rig was left)."""
     factory = MockFactory(pin_class=DriverPin)
-    rig = build_rig(profile, camera=None, pin_factory=factory,
-                    clock=None if real_time else VirtualClock())
+    clock = RealClock() if real_time else VirtualClock()
+    rotor_stepper, turntable_stepper, light = build_mechanism(profile, pin_factory=factory, clock=clock)
     pins, motors = profile["pins"], profile["motors"]
     endstops = pins.get("endstops") or {}
     # physics is attached after the devices claimed their pins (Button sets the pull-up)
@@ -58,10 +80,10 @@ def build_simulated_rig(profile: dict, scene: str | object = "object", *, size=S
     elif samples is None:
         samples = 2 if scene.ground_truth is None else 1
     light_pins = [factory.pin(p) for p in pins.get("lights", [])]
-    rig.camera = SimulatedCamera(
+    camera = SimulatedCamera(
         scene, simulated_intrinsics(profile, size), size, rotor=rotor, turntable=turntable,
         camera_distance_mm=profile["geometry"]["camera_distance_mm"], dist=dist,
         light_level=lambda: sum(float(p.state) for p in light_pins) / max(len(light_pins), 1),
         model=f"simulated {profile['camera'].get('model', 'camera')}", seed=seed, samples=samples)
-    rig.sim = {"factory": factory, "rotor": rotor, "turntable": turntable}
-    return rig
+    return SimulatedRig(profile, rotor_stepper, turntable_stepper, light, camera, clock,
+                        sim={"factory": factory, "rotor": rotor, "turntable": turntable})

@@ -1,5 +1,5 @@
-"""`openscan rig ...`: the running daemon's scan from a terminal. It talks to the daemon's
-scan API (the same controller the web page and the GPIO button use), so all three see one scan."""
+"""`openscan rig ...`: the running daemon's scan from a terminal (a remote control). It talks
+to the daemon's scan API (the same controller the web page and the GPIO button use), so all three see one scan."""
 from __future__ import annotations
 
 import json
@@ -102,6 +102,3 @@ for _name, _doc in (("pause", "Pause the scan after the current photo."),
                     ("cancel", "Stop the scan (its photos are kept; nothing is uploaded).")):
     _action(_name, _doc)
 
-
-def register(main: click.Group) -> None:
-    main.add_command(rig)
