@@ -10,7 +10,6 @@ instead of silently producing a different zip.
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import zipfile
@@ -20,10 +19,8 @@ from typing import Iterator
 
 from zipstream import ZIP_STORED, ZipStream
 
-from ..scan.manifest import FILENAME as MANIFEST
-
-PART_SIZE = 200_000_000          # protocol: raw byte slices of at most 200,000,000 bytes
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+from openscan_protocol import manifest as scan_manifest
+from openscan_protocol.upload import MANIFEST, PART_SIZE, PHOTO_SUFFIXES
 
 
 class PackageError(ValueError):
@@ -44,17 +41,16 @@ def scan_members(folder: Path) -> list[Member]:
     if not folder.is_dir():
         raise PackageError(f"{folder} is not a folder")
     names = sorted(p.name for p in folder.iterdir()
-                   if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-    manifest = folder / MANIFEST
-    if manifest.is_file():
-        try:
-            data = json.loads(manifest.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise PackageError(f"{manifest}: unreadable ({exc})") from None
-        if data.get("status") == "scanning":
+                   if p.is_file() and p.name.lower().endswith(PHOTO_SUFFIXES))
+    try:
+        data = scan_manifest.read(folder)
+    except scan_manifest.ManifestError as exc:
+        raise PackageError(f"{folder / MANIFEST}: unreadable ({exc})") from None
+    if data is not None:
+        if data.get("status") == scan_manifest.SCANNING:
             raise PackageError(f"{folder}: the scan is not finished (status 'scanning'); finish it "
                                "with `openscan scan --resume` first")
-        listed = {p.get("file") for p in data.get("photos", [])}
+        listed = set(scan_manifest.photo_files(data))
         if listed:
             names = [n for n in names if n in listed]
         names.append(MANIFEST)
@@ -159,7 +155,7 @@ def zip_photos(path: Path) -> int:
     if nested:
         raise PackageError(f"{path.name}: photos in folders ({nested[0]}); the cloud wants them flat "
                            "(turn off OpenScan2's 'group stack photos' for the next scans)")
-    photos = sum(1 for n in names if n.lower().endswith(IMAGE_SUFFIXES))
+    photos = sum(1 for n in names if n.lower().endswith(PHOTO_SUFFIXES))
     if not photos:
         raise PackageError(f"{path.name}: no .jpg/.jpeg/.png photos in the zip")
     return photos
