@@ -3,24 +3,27 @@
 zipstream-ng computes the exact zip size from the file sizes before the first byte is produced
 and streams the members from disk, so memory stays constant and no temporary zip is needed
 (the Pi's /tmp is often too small). The stream is deterministic for unchanged files (entry
-dates come from the files' mtimes), so any part's bytes can be produced again for a retry by
-regenerating the stream and skipping to the part: the member list is snapshotted when the
-upload is queued and checked before every regeneration, so a changed folder is detected
+dates come from the files' mtimes), so any part's bytes can be produced again for a retry,
+starting at the member the part begins in (zip_layout): the member list is snapshotted when
+the upload is queued and checked before every regeneration, so a changed folder is detected
 instead of silently producing a different zip.
 """
 from __future__ import annotations
 
+import bisect
 import math
 import os
 import zipfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 from zipstream import ZIP_STORED, ZipStream
 
 from openscan_protocol import manifest as scan_manifest
 from openscan_protocol.upload import MANIFEST, PART_SIZE, PHOTO_SUFFIXES
+
+from . import zip_layout
 
 
 class PackageError(ValueError):
@@ -32,6 +35,7 @@ class Member:
     name: str
     size: int
     mtime_ns: int
+    crc: Optional[int] = None    # learnt while uploading: the zip's last part needs every one
 
 
 def scan_members(folder: Path) -> list[Member]:
@@ -82,6 +86,8 @@ class ScanPackage:
         return kind(folder, [Member(**m) for m in snapshot], part_size)
 
     def snapshot(self) -> list[dict]:
+        """The members as queued, with the CRCs learnt so far (kept in the queue, so the last
+        part after a restart does not read the whole scan again)."""
         return [asdict(m) for m in self.members]
 
     @property
@@ -119,15 +125,37 @@ class ScanPackage:
         return zs
 
     def iter_range(self, start: int, end: int) -> Iterator[bytes]:
-        """The zip's bytes [start, end), in chunks of at most ~1 MiB."""
-        pos = 0
-        for chunk in self._stream():
+        """The zip's bytes [start, end), in chunks of at most ~1 MiB, read from the member
+        `start` falls in onwards."""
+        self.check_unchanged()
+        offsets = zip_layout.member_offsets(self.members)
+        index = bisect.bisect_right(offsets, start) - 1
+        while index < len(self.members) and offsets[index] < end:
+            yield from self._member_range(index, offsets[index], start, end)
+            index += 1
+        if end > offsets[-1]:
+            directory = zip_layout.central_directory(self.folder, self.members, self._crcs())
+            yield directory[max(start - offsets[-1], 0):end - offsets[-1]]
+
+    def _member_range(self, index: int, at: int, start: int, end: int) -> Iterator[bytes]:
+        m, tail = self.members[index], b""
+        for chunk in zip_layout.member_stream(self.folder / m.name, m.name):
             n = len(chunk)
-            if pos + n > start:
-                yield bytes(chunk[max(start - pos, 0):min(end - pos, n)])
-            pos += n
-            if pos >= end:
-                return
+            if at + n > start:
+                yield bytes(chunk[max(start - at, 0):min(end - at, n)])
+            at += n
+            tail = (tail + bytes(chunk[-24:]))[-24:]
+            if at >= end:
+                break
+        else:   # the whole member went by: its data descriptor holds the CRC
+            self.members[index] = replace(m, crc=zip_layout.crc_of_section_end(tail, m.size))
+
+    def _crcs(self) -> dict:
+        """Every member's CRC; the ones no upload has seen yet are read from the files."""
+        for i, m in enumerate(self.members):
+            if m.crc is None:
+                self.members[i] = replace(m, crc=zip_layout.file_crc(self.folder / m.name))
+        return {m.name: m.crc for m in self.members}
 
     def iter_part(self, index: int, offset: int = 0) -> Iterator[bytes]:
         start, end = self.part_range(index)

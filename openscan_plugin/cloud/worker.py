@@ -157,7 +157,8 @@ class Worker:
                         self._cancel.set()                  # the part's body stops at its next chunk
             sent = client.upload_part(links[index], package, index, progress)
             self.queue.add_sent(e.id, sent)
-            self._set(e.id, parts_done=index + 1, bytes_done=package.part_range(index)[1])
+            self._set(e.id, parts_done=index + 1, bytes_done=package.part_range(index)[1],
+                      snapshot=json.dumps(package.snapshot()))   # with the CRCs this part taught
         client.start_project(e.project)
         self._set(e.id, state="processing", stage="queued", progress=0.0)
 
