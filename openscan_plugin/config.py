@@ -13,6 +13,8 @@ import os
 from importlib import resources
 from pathlib import Path
 
+from openscan_protocol.atomic import write_atomically
+
 PROFILE_PACKAGE = "openscan_plugin.profiles"
 DEFAULT_CONFIG = Path("~/.config/openscan/rig.json")
 PRIVATE = 0o600                 # files that hold the token: the owner (the rig's user) only
@@ -71,12 +73,7 @@ def write_user_config(data: dict, path: str | os.PathLike | None = None) -> Path
     readable by its owner only (it holds the cloud token and the panel's password hash)."""
     p = config_path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(p.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE)
-    with os.fdopen(fd, "w") as f:
-        os.fchmod(fd, PRIVATE)          # a leftover tmp file keeps its old mode through O_CREAT
-        f.write(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, p)
+    write_atomically(p, json.dumps(data, indent=2) + "\n", mode=PRIVATE)
     return p
 
 

@@ -17,6 +17,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError
 
 from openscan_protocol import status as project_status
+from openscan_protocol.atomic import commit
 
 from .retry import RetryPolicy
 
@@ -259,7 +260,7 @@ class CloudClient:
                 except MaxRetryError:
                     raise TransientError(f"download failed: {_short(exc)}") from None
                 self.sleep(retry.get_backoff_time())
-        tmp.replace(dest)
+        commit(tmp, dest)
         return dest
 
     def sleep(self, seconds: float) -> None:

@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from ..camera import Camera, CameraSettings, Capture, write_atomically
+from openscan_protocol.atomic import write_atomically
+
+from ..camera import Camera, CameraSettings, Capture
 from .renderer import Renderer
 
 ROTOR_AXIS_LAB = np.array([0.0, 1.0, 0.0])      # horizontal, across the optical axis
