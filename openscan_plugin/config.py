@@ -8,6 +8,7 @@ selects both and may override any value; it also stores the camera calibration t
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
 from importlib import resources
@@ -75,6 +76,19 @@ def write_user_config(data: dict, path: str | os.PathLike | None = None) -> Path
     p.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(p, json.dumps(data, indent=2) + "\n", mode=PRIVATE)
     return p
+
+
+def settings_from_config(cls, values: dict | None, section: str):
+    """A settings dataclass from a config section: missing keys keep their default, each
+    value is read as its default's type, an unknown key or a bad number is a ConfigError."""
+    values = values or {}
+    unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
+    if unknown:
+        raise ConfigError(f"{section}: unknown setting(s) {', '.join(sorted(unknown))}")
+    try:
+        return cls(**{k: type(getattr(cls, k))(v) for k, v in values.items()})
+    except (TypeError, ValueError):
+        raise ConfigError(f"{section}: numbers expected, got {values}") from None
 
 
 def make_private(*paths: str | os.PathLike, create: bool = False) -> None:

@@ -3,9 +3,11 @@ settings own it (rig config `cloud.retries` and `cloud.retry`) and hand it whole
 client and the worker, so one change reaches every loop that retries."""
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 from urllib3.util.retry import Retry
+
+from ..config import settings_from_config
 
 SERVER_ERRORS = (500, 502, 503, 504)
 
@@ -26,11 +28,7 @@ class RetryPolicy:
         section = dict(cloud.get("retry") or {})
         if "retries" in cloud:
             section.setdefault("retries", cloud["retries"])
-        unknown = set(section) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"cloud.retry: unknown setting(s) {', '.join(sorted(unknown))}")
-        return cls(**{name: int(value) if name == "retries" else float(value)
-                      for name, value in section.items()})
+        return settings_from_config(cls, section, "cloud.retry")
 
     def urllib3(self, server_errors=SERVER_ERRORS) -> Retry:
         """The same budget as urllib3 counts it; without `server_errors` for loops that
