@@ -2,11 +2,11 @@
 the protocol promises (images flat at the root) and nothing hostile (traversal, bombs, junk)."""
 import bisect
 import itertools
-import json
 import os
 import zipfile
 from dataclasses import dataclass, field
 
+from openscan_protocol import manifest as scan_manifest
 from openscan_protocol import upload as layout_rule
 from openscan_protocol.upload import MANIFEST
 
@@ -220,8 +220,7 @@ def _read(archive, info):
 def _manifest_bytes(archive, info):
     data = b"".join(_read(archive, info))
     try:
-        if not isinstance(json.loads(data), dict):
-            raise ValueError("not an object")
-    except (ValueError, RecursionError) as e:  # RecursionError: nested too deeply to parse
+        scan_manifest.loads(data)
+    except scan_manifest.ManifestError as e:
         raise ArchiveError(f"{MANIFEST} is not a JSON object ({e})") from None
     return data
