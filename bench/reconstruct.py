@@ -36,6 +36,8 @@ sys.path.insert(0, str(ROOT))
 
 from cloud_backend.reconstruct import evaluate, pipeline, sfm, synthetic  # noqa: E402
 from cloud_backend.reconstruct.layout import Layout  # noqa: E402
+from openscan_protocol.manifest import FILENAME as MANIFEST, photo_files, read as read_manifest  # noqa: E402
+from openscan_protocol.upload import MASK_SUFFIX, MASKS_DIR, PHOTO_SUFFIXES  # noqa: E402
 
 DATASETS = ROOT / ".." / "shared" / "datasets"
 SYNTHETIC_PER_RING, SYNTHETIC_RINGS = 24, (20.0, 45.0)
@@ -48,23 +50,22 @@ def make_zip(name, target, masks=True):
         buf, cams = synthetic.scan_zip(SYNTHETIC_PER_RING, SYNTHETIC_RINGS, 640, 480, manifest="full")
         target.write_bytes(buf.getvalue())
         return None
-    if (pathlib.Path(name) / "manifest.json").exists():   # a rig scan folder
+    if (pathlib.Path(name) / MANIFEST).exists():   # a rig scan folder
         folder = pathlib.Path(name)
-        manifest = json.loads((folder / "manifest.json").read_text())
         with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as archive:
-            for photo in manifest["photos"]:
-                archive.write(folder / photo["file"], photo["file"])
-            archive.write(folder / "manifest.json", "manifest.json")
+            for photo in photo_files(read_manifest(folder)):
+                archive.write(folder / photo, photo)
+            archive.write(folder / MANIFEST, MANIFEST)
         return folder
     folder = DATASETS / name if (DATASETS / name).is_dir() else pathlib.Path(name)   # or any folder of photos
     image_dir = folder / "images" if (folder / "images").is_dir() else folder
-    images = sorted(p for p in image_dir.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    images = sorted(p for p in image_dir.iterdir() if p.name.lower().endswith(PHOTO_SUFFIXES))
     masks = sorted((folder / "mask").iterdir()) if masks and (folder / "mask").exists() else []
     with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as archive:
         for path in images:
             archive.write(path, path.name)
         for image, mask in zip(images, masks):   # DTU: mask/000.png belongs to images/000000.png
-            archive.write(mask, f"masks/{image.name}.png")
+            archive.write(mask, f"{MASKS_DIR}{image.name}{MASK_SUFFIX}")
     return image_dir
 
 

@@ -24,6 +24,7 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from openscan_protocol.manifest import FILENAME as MANIFEST  # noqa: E402
 CACHE = pathlib.Path(os.environ.get("OPENSCAN_BENCH_CACHE", "~/.cache/openscan-cloud/bench")).expanduser()
 FULL_SIZE = (4656, 3496)   # IMX519, OpenScan3's default camera
 
@@ -41,7 +42,7 @@ def render(points, size=FULL_SIZE, profile_name="classic"):
     if done.exists():
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
-    resume = (folder / "manifest.json").exists()
+    resume = (folder / MANIFEST).exists()
     profile = load_profile(profile_name)
     rig = build_simulated_rig(profile, size=size, start_angles=read_position(folder) if resume else None)
 
@@ -62,9 +63,9 @@ def thinned(folder, step):
     if step == 1:
         return folder
     half = folder.with_name(f"{folder.name}_every_{step}")
-    if (half / "manifest.json").exists():
+    if (half / MANIFEST).exists():
         return half
-    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest = json.loads((folder / MANIFEST).read_text())
     manifest["photos"] = manifest["photos"][::step]
     half.mkdir(exist_ok=True)
     for photo in manifest["photos"]:
@@ -73,7 +74,7 @@ def thinned(folder, step):
             link.symlink_to(folder / photo["file"])
     if not (half / "ground_truth").exists():
         (half / "ground_truth").symlink_to(folder / "ground_truth")
-    (half / "manifest.json").write_text(json.dumps(manifest))
+    (half / MANIFEST).write_text(json.dumps(manifest))
     return half
 
 

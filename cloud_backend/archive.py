@@ -2,17 +2,17 @@
 the protocol promises (images flat at the root) and nothing hostile (traversal, bombs, junk)."""
 import bisect
 import itertools
-import json
 import os
 import zipfile
 from dataclasses import dataclass, field
 
+from openscan_protocol import manifest as scan_manifest
+from openscan_protocol import upload as layout_rule
+from openscan_protocol.upload import MANIFEST
+
 from . import images
 from .storage.base import RandomAccessReader
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
-MANIFEST = "manifest.json"  # the rig's scan metadata, sent beside the photos
-MASKS = "masks/"  # optional object masks, masks/<photo name>.png (COLMAP's convention)
 CHUNK = 1 << 20
 MAX_MANIFEST_BYTES = 16 << 20
 
@@ -80,7 +80,7 @@ class Upload:
                  max_pixels=None):
         self.max_pixels = max_pixels
         declared = _declared_entries(fileobj)
-        if limit_photos is not None and declared > 2 * limit_photos + 1:  # photos, masks, manifest
+        if limit_photos is not None and declared > 2 * limit_photos + 2:  # photos, masks, masks/, manifest
             raise ArchiveError(f"the zip holds {declared} entries; this token allows at most "
                                f"{limit_photos} images")
         try:
@@ -88,19 +88,24 @@ class Upload:
         except (zipfile.BadZipFile, OSError, ValueError) as e:
             raise ArchiveError(f"the upload is not a readable zip file ({e})") from None
         try:
-            entries = self.zip.infolist()
-            _check_layout(entries)
-            self.manifest = next((i for i in entries if i.filename == MANIFEST), None)
-            self.masks = [i for i in entries if i.filename.startswith(MASKS)]
-            self.photos = [i for i in entries if i is not self.manifest and i not in self.masks]
+            try:
+                layout = layout_rule.sort_names([i.filename for i in self.zip.infolist()])
+            except layout_rule.LayoutError as e:
+                raise ArchiveError(str(e)) from None
+            by_name = {i.filename: i for i in self.zip.infolist()}
+            _check_overlap(by_name.values())
+            self.manifest = by_name.get(MANIFEST) if layout.manifest else None
+            self.photos = [by_name[n] for n in layout.photos]
+            self.masks = [by_name[n] for n in layout.masks]
+            self.mask_targets = layout.masks       # mask entry name -> the photo it masks
+            # what holds data: the folder entry `masks/` has none and is skipped
+            self.entries = self.photos + self.masks + ([self.manifest] if self.manifest else [])
             if not self.photos:
                 raise ArchiveError("the zip holds no images (.jpg, .jpeg or .png)")
             if limit_photos is not None and len(self.photos) > limit_photos:
                 raise ArchiveError(f"the zip holds {len(self.photos)} images; "
                                    f"this token allows at most {limit_photos}")
-            if len(self.masks) > len(self.photos):
-                raise ArchiveError(f"the zip holds more masks ({len(self.masks)}) than photos")
-            for info in entries:
+            for info in self.entries:
                 _check_entry(info, max_image_bytes, max_ratio)
         except BaseException:
             self.zip.close()
@@ -152,7 +157,7 @@ class Upload:
 
     def check(self):
         """Read every entry once, in constant memory; returns what the zip holds."""
-        for info in self.zip.infolist():
+        for info in self.entries:
             for _ in self.chunks(info):
                 pass
         return Contents([i.filename for i in self.photos], self.manifest is not None)
@@ -179,22 +184,7 @@ def _declared_entries(fileobj):
     return end[zipfile._ECD_ENTRIES_TOTAL] if end else 0
 
 
-def _check_layout(entries):
-    names = set()
-    for info in entries:
-        name = info.filename
-        if name.startswith("/") or "\\" in name or ".." in name.split("/") or ":" in name:
-            raise ArchiveError(f"unsafe path in zip: {name!r}")
-        mask = name.startswith(MASKS) and name.count("/") == 1
-        if "/" in name and not mask:
-            raise ArchiveError(f"images must lie flat at the root of the zip, not in folders: {name!r}")
-        if name in names:
-            raise ArchiveError(f"the zip holds {name!r} twice")
-        names.add(name)
-        suffixes = (".png",) if mask else IMAGE_SUFFIXES
-        if name != MANIFEST and not name.lower().endswith(suffixes):
-            raise ArchiveError(f"only .jpg, .jpeg and .png images are accepted "
-                               f"(and .png masks in {MASKS}), not {name!r}")
+def _check_overlap(entries):
     # Entries whose data overlap let a small zip expand many times over (a "zip bomb").
     spans = sorted((i.header_offset, i.header_offset + 30 + len(i.orig_filename.encode())
                     + i.compress_size) for i in entries)
@@ -230,8 +220,7 @@ def _read(archive, info):
 def _manifest_bytes(archive, info):
     data = b"".join(_read(archive, info))
     try:
-        if not isinstance(json.loads(data), dict):
-            raise ValueError("not an object")
-    except (ValueError, RecursionError) as e:  # RecursionError: nested too deeply to parse
+        scan_manifest.loads(data)
+    except scan_manifest.ManifestError as e:
         raise ArchiveError(f"{MANIFEST} is not a JSON object ({e})") from None
     return data

@@ -8,6 +8,8 @@ import os
 import secrets
 from pathlib import Path
 
+from openscan_protocol import upload as upload_layout
+
 DEFAULTS = {
     "DATA_DIR": "./data",
     "DATABASE_URL": None,          # default: sqlite:///<DATA_DIR>/openscan.db
@@ -19,7 +21,7 @@ DEFAULTS = {
     "ALLOWED_HOSTS": "",           # if its host name is loopback or listed here (a,b,c)
     "AUTH_USER": "openscan",       # HTTP Basic auth of the field clients
     "AUTH_PASSWORD": "free",
-    "PART_SIZE": 200_000_000,
+    "PART_SIZE": upload_layout.PART_SIZE,
     "LINK_MAX_AGE": 4 * 3600,      # seconds an upload link stays valid
     "DOWNLOAD_MAX_AGE": 3600,      # seconds a presigned result URL (object storage) is valid;
                                    # dlink itself lasts as long as the result

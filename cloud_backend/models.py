@@ -5,6 +5,8 @@ from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, Text, 
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from openscan_protocol import status as project_status
+
 from . import split
 
 
@@ -71,7 +73,7 @@ class Project(Base):
     filesize: Mapped[int] = mapped_column(BigInteger)
     part_size: Mapped[int] = mapped_column(BigInteger)  # the slice size; 0 until known
     charged: Mapped[int] = mapped_column(BigInteger, default=0)  # credit taken, in bytes
-    status: Mapped[str] = mapped_column(String(32), default="created")
+    status: Mapped[str] = mapped_column(String(32), default=project_status.CREATED)
     stage: Mapped[str] = mapped_column(String(64), default="")
     progress: Mapped[float] = mapped_column(default=0.0)  # 0-100
     error: Mapped[str] = mapped_column(Text, default="")

@@ -10,6 +10,8 @@ from pathlib import Path
 from sqlalchemy import event, select, update
 from sqlalchemy.exc import IntegrityError
 
+from openscan_protocol import status as project_status
+
 from . import archive, credit, split
 from .models import Job, Part, Project, utcnow
 
@@ -98,11 +100,11 @@ def _recreate(session, store, token_row, project, photos, parts, filesize, part_
     (it never calls resetProject). Allowed while nothing has started; the project takes the new
     size, the credit moves by the difference, and the parts received are kept when the slicing
     is unchanged (a part sent again replaces its old bytes), dropped otherwise."""
-    if project.status != "created":
+    if project.status != project_status.CREATED:
         raise ProtocolError(f"a project named {project.name!r} exists already "
                             f"({project.status}); reset it to upload again")
     charged = project.charged
-    if not credit.claim_charge(session, project, charged, filesize, status="created"):
+    if not credit.claim_charge(session, project, charged, filesize, status=project_status.CREATED):
         raise _raced()
     if filesize > charged and not credit.spend(session, token_row, filesize - charged):
         raise _no_credit(token_row, filesize - charged)  # the claim is rolled back with it
@@ -117,7 +119,7 @@ def _recreate(session, store, token_row, project, photos, parts, filesize, part_
         after_commit(session, store.delete_prefix, f"projects/{project.uid}/parts/")
         project.part_size = part_size
     project.photos, project.parts, project.filesize = photos, parts, filesize
-    set_status(project, "created")
+    set_status(project, project_status.CREATED)
     session.flush()
     return project
 
@@ -154,11 +156,12 @@ def expire_old(session, settings, store):
     """Projects untouched for PROJECT_MAX_AGE_DAYS become ``expired`` and their data goes."""
     cutoff = utcnow() - timedelta(days=settings["PROJECT_MAX_AGE_DAYS"])
     old = session.scalars(select(Project).where(
-        Project.updated < cutoff, Project.status.not_in(("expired", "initialized", "processing")))).all()
+        Project.updated < cutoff, Project.status.not_in(
+            (project_status.EXPIRED, project_status.INITIALIZED, project_status.PROCESSING)))).all()
     for project in old:
         store.delete_prefix(f"projects/{project.uid}/")
         shutil.rmtree(work_dir(settings, project), ignore_errors=True)
-        set_status(project, "expired", stage="", progress=0)
+        set_status(project, project_status.EXPIRED, stage="", progress=0)
     return [p.name for p in old]
 
 
@@ -171,9 +174,9 @@ def start(session, store, settings, project):
     """Check the zip's directory and queue the project; returns the new job's id (None when it
     was queued already). The job checks every byte (archive.validate) before using any: reading
     2 GB here would keep the client waiting past its timeout."""
-    if project.status in ("initialized", "processing"):
+    if project.status in (project_status.INITIALIZED, project_status.PROCESSING):
         return None  # already queued or running: a retried request changes nothing
-    if project.status == "processing done" or project.status == "expired":
+    if project.status == project_status.DONE or project.status == project_status.EXPIRED:
         raise ProtocolError(f"the project is {project.status}; reset it to process it again")
     if project.direct_upload:
         _adopt_direct_parts(session, store, settings, project)
@@ -193,8 +196,8 @@ def start(session, store, settings, project):
     # same row) and, once done, no part can commit any more, so the job reads what is here now.
     queued = session.execute(
         update(Project).where(Project.id == project.id,
-                              Project.status.in_(("created", "processing failed")))
-        .values(status="initialized", stage="queued", progress=0, error="", photos=photos,
+                              Project.status.in_((project_status.CREATED, project_status.FAILED)))
+        .values(status=project_status.INITIALIZED, stage="queued", progress=0, error="", photos=photos,
                 updated=utcnow())).rowcount
     if not queued:
         return None  # another startProject got there first

@@ -5,13 +5,15 @@ from contextlib import contextmanager
 from sqlalchemy import update
 from werkzeug.exceptions import HTTPException
 
+from openscan_protocol import status as project_status
+
 from . import projects, split
 from .models import Project, utcnow
 from .projects import ProtocolError
 from .storage import PartLocked
 
 CHUNK = 256 << 10  # small reads: a broken connection loses at most this much
-ACCEPTING = ("created",)
+ACCEPTING = (project_status.CREATED,)
 
 
 class _TooLarge(Exception):

@@ -8,10 +8,13 @@ selects both and may override any value; it also stores the camera calibration t
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
 from importlib import resources
 from pathlib import Path
+
+from openscan_protocol.atomic import write_atomically
 
 PROFILE_PACKAGE = "openscan_plugin.profiles"
 DEFAULT_CONFIG = Path("~/.config/openscan/rig.json")
@@ -71,13 +74,21 @@ def write_user_config(data: dict, path: str | os.PathLike | None = None) -> Path
     readable by its owner only (it holds the cloud token and the panel's password hash)."""
     p = config_path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(p.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE)
-    with os.fdopen(fd, "w") as f:
-        os.fchmod(fd, PRIVATE)          # a leftover tmp file keeps its old mode through O_CREAT
-        f.write(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, p)
+    write_atomically(p, json.dumps(data, indent=2) + "\n", mode=PRIVATE)
     return p
+
+
+def settings_from_config(cls, values: dict | None, section: str):
+    """A settings dataclass from a config section: missing keys keep their default, each
+    value is read as its default's type, an unknown key or a bad number is a ConfigError."""
+    values = values or {}
+    unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
+    if unknown:
+        raise ConfigError(f"{section}: unknown setting(s) {', '.join(sorted(unknown))}")
+    try:
+        return cls(**{k: type(getattr(cls, k))(v) for k, v in values.items()})
+    except (TypeError, ValueError):
+        raise ConfigError(f"{section}: numbers expected, got {values}") from None
 
 
 def make_private(*paths: str | os.PathLike, create: bool = False) -> None:

@@ -21,7 +21,8 @@ import requests
 
 # what `openscan upload` sends; scripts/demo runs this file in .venv after scripts/setup
 # installed the project (editable), so the package is importable here
-from openscan_plugin.cloud.package import IMAGE_SUFFIXES as IMAGES
+from openscan_protocol.manifest import FILENAME as MANIFEST
+from openscan_protocol.upload import PHOTO_SUFFIXES as IMAGES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -73,8 +74,8 @@ def link_photos(src: Path, dst: Path) -> int:
     if not photos:
         sys.exit(f"no .jpg/.jpeg/.png photos in {src}")
     dst.mkdir(parents=True)
-    if (src / "manifest.json").is_file():   # a rig scan: its manifest helps the reconstruction
-        photos.append(src / "manifest.json")
+    if (src / MANIFEST).is_file():   # a rig scan: its manifest helps the reconstruction
+        photos.append(src / MANIFEST)
     for p in photos:
         try:
             os.link(p, dst / p.name)        # no copy of a big photo set when on the same disk

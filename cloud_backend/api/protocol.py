@@ -5,6 +5,8 @@ from flask import request
 from flask_smorest import Blueprint
 from werkzeug.exceptions import Unauthorized
 
+from openscan_protocol import status as project_status
+
 from .. import projects, ratelimit, tokens
 from ..jobs import dispatch, queue
 from ..projects import ProtocolError
@@ -44,7 +46,7 @@ def upload_links(project):
 
 
 def download_link(project):
-    if project.status != "processing done":
+    if project.status != project_status.DONE:
         return ""
     return external_url("results.result", uid=project.uid,
                         sig=services().links.sign("download", project.uid, lasting=True))
@@ -110,7 +112,7 @@ def create_project(args):
             if not svc.store.presigns:
                 raise ProtocolError("direct uploads need object storage; send parts to ulink")
             project.direct_upload = True
-        return {"status": "created", "ulink": upload_links(project), "credit": row.credit}
+        return {"status": project_status.CREATED, "ulink": upload_links(project), "credit": row.credit}
 
 
 @blp.route("/getProjectInfo")
@@ -122,7 +124,7 @@ def get_project_info(args):
     with services().db.session() as session:
         # 401 for an unknown project is what the field clients expect here
         project = projects.find(session, _token(session, args["token"]), args["project"], 401)
-        accepting = project.status == "created"
+        accepting = project.status == project_status.CREATED
         return {"dlink": download_link(project), "status": project.status,
                 "ulink": upload_links(project) if accepting else [],
                 "progress": round(project.progress, 1), "stage": project.stage,
@@ -157,7 +159,7 @@ def start_project(args):
         job_id = projects.start(session, svc.store, svc.settings, project)
     if job_id is not None:
         dispatch.enqueue(svc.settings, svc.db, job_id)  # after the commit: the job row exists
-    return {"status": "initialized"}
+    return {"status": project_status.INITIALIZED}
 
 
 @blp.route("/getQueueEstimate")

@@ -2,6 +2,8 @@
 from flask import redirect, request, send_file
 from flask_smorest import Blueprint
 
+from openscan_protocol import status as project_status
+
 from .. import projects
 from ..models import Project
 from ..projects import ProtocolError
@@ -23,7 +25,7 @@ def result(uid):
     svc.links.verify("download", uid, None, request.args.get("sig"))
     with svc.db.session() as session:
         project = session.query(Project).filter_by(uid=uid).one_or_none()
-        if project is None or project.status != "processing done":
+        if project is None or project.status != project_status.DONE:
             raise ProtocolError("this result no longer exists", status=404)
         name = projects.result_name(project)
         key = projects.result_key(project)

@@ -2,6 +2,8 @@
 requests and to write /openapi.json, so the description cannot drift from the code."""
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from openscan_protocol import status as project_status
+
 
 class Args(Schema):
     class Meta:
@@ -50,13 +52,13 @@ class TokenInfo(Schema):
 
 
 class CreatedProject(Schema):
-    status = fields.String(metadata={"example": "created"})
+    status = fields.String(metadata={"example": project_status.CREATED})
     ulink = fields.List(fields.Url(), metadata={"description": "one signed upload URL per part"})
     credit = fields.Integer(metadata={"description": "bytes left after this project"})
 
 
 class StartedProject(Schema):
-    status = fields.String(metadata={"example": "initialized"})
+    status = fields.String(metadata={"example": project_status.INITIALIZED})
 
 
 class ProjectInfo(Schema):

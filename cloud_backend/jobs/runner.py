@@ -13,6 +13,8 @@ import time
 
 from sqlalchemy.exc import OperationalError
 
+from openscan_protocol import status as project_status
+
 from .. import archive, config, mail, projects
 from ..db import Database, retry
 from ..models import Job, utcnow
@@ -39,7 +41,7 @@ class ProgressRecorder:
         try:
             with self.db.session() as session:
                 project = session.get(projects.Project, self.project_id)
-                projects.set_status(project, "processing", stage=stage, progress=percent)
+                projects.set_status(project, project_status.PROCESSING, stage=stage, progress=percent)
         except OperationalError:  # the database is restarting: the next update will tell
             log.warning("could not record progress %s %.0f%%", stage, percent)
 
@@ -52,7 +54,7 @@ def run(settings, job_id):
         project_id, keys = project.id, [projects.part_key(project, i) for i in range(project.parts)]
         limits = archive.rules(settings, project.token.limit_photos)
         result_key, folder = projects.result_key(project), projects.work_dir(settings, project)
-        projects.set_status(project, "processing", stage="starting", error="")
+        projects.set_status(project, project_status.PROCESSING, stage="starting", error="")
     progress = ProgressRecorder(db, project_id)
     try:
         with archive.PartsReader(store, keys) as zip_file:
@@ -87,10 +89,10 @@ def _finish(db, settings, job_id, state, error=""):
         job.state, job.finished = state, utcnow()
         project = job.project
         if state == "done":
-            projects.set_status(project, "processing done", stage="done", progress=100, error="")
+            projects.set_status(project, project_status.DONE, stage="done", progress=100, error="")
             project.charged = 0  # delivered: the credit is spent for good
         else:
-            projects.set_status(project, "processing failed", error=error)
+            projects.set_status(project, project_status.FAILED, error=error)
         to, name = project.token.mail, project.name
     if state == "done":
         mail.send(settings, to, f"Your 3D model {name} is ready",

@@ -4,7 +4,6 @@ The zip is written under a temporary name and renamed, so the job system
 never ships half an archive.
 """
 import json
-import os
 import pathlib
 import shutil
 import zipfile
@@ -12,11 +11,13 @@ import zipfile
 import cv2
 import numpy as np
 
+from openscan_protocol import result as result_files
+from openscan_protocol.atomic import commit
+
 from . import formats, raster, sfm, texture
 from .pipeline import STAGES
 from .stage import command, fresh_dir, is_done, no_progress, read_marker, write_json
 
-MODEL_FILES = ["model.obj", "model.mtl", formats.TEXTURE_NAME, "model.glb"]
 STAGE_NAMES = [name for name, _, _ in STAGES if name != "export"]
 
 
@@ -35,23 +36,23 @@ def main(textured, texture_image, sparse, ingest_info, stage_stats, out, result,
     verts, normals, uv, faces = texture.read_textured(textured)
     tex = cv2.cvtColor(cv2.imread(str(texture_image), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
     formats.write_obj(out, verts, normals, uv, faces)
-    shutil.copyfile(texture_image, out / formats.TEXTURE_NAME)
-    formats.write_glb(out / "model.glb", verts, uv, faces, texture_image)
+    shutil.copyfile(texture_image, out / result_files.TEXTURE)
+    formats.write_glb(out / result_files.GLB, verts, uv, faces, texture_image)
     progress(0.2)
-    render_preview(rec, verts, faces, uv, tex, out / "preview.png", int(options["preview_size"]))
+    render_preview(rec, verts, faces, uv, tex, out / result_files.PREVIEW, int(options["preview_size"]))
     progress(0.6)
-    write_json(out / "report.json", build_report(ingest_info, stage_stats, options))
+    write_json(out / result_files.REPORT, build_report(ingest_info, stage_stats, options))
     tmp = pathlib.Path(f"{result}.tmp")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in MODEL_FILES:
+        for name in result_files.MODEL_FILES:
             # the texture PNG and GLB are already compressed
             archive.write(out / name, name,
                           zipfile.ZIP_STORED if name.endswith((".png", ".glb")) else zipfile.ZIP_DEFLATED)
         for name in ("cameras.txt", "images.txt", "points3D.txt"):
             archive.write(out / "sparse" / name, f"sparse/{name}")
-        archive.write(out / "report.json", "report.json")
-        archive.write(out / "preview.png", "preview.png", zipfile.ZIP_STORED)
-    os.replace(tmp, result)
+        archive.write(out / result_files.REPORT, result_files.REPORT)
+        archive.write(out / result_files.PREVIEW, result_files.PREVIEW, zipfile.ZIP_STORED)
+    commit(tmp, result)
     progress(1.0)
     return {"result_bytes": pathlib.Path(result).stat().st_size}
 

@@ -1,16 +1,16 @@
 """The model files owners open: OBJ (+ MTL, texture image) and binary glTF."""
 import numpy as np
 
-TEXTURE_NAME = "texture.png"
+from openscan_protocol import result
 
 
 def write_obj(out, verts, normals, uv, faces):
-    """model.obj + model.mtl in folder `out`, the texture image named TEXTURE_NAME beside them."""
-    with open(out / "model.mtl", "w") as f:
-        f.write(f"newmtl material0\nKa 1 1 1\nKd 1 1 1\nKs 0 0 0\nillum 1\nmap_Kd {TEXTURE_NAME}\n")
+    """model.obj + model.mtl in folder `out`, the texture image named result.TEXTURE beside them."""
+    with open(out / result.MTL, "w") as f:
+        f.write(f"newmtl material0\nKa 1 1 1\nKd 1 1 1\nKs 0 0 0\nillum 1\nmap_Kd {result.TEXTURE}\n")
     f_idx = faces + 1
-    with open(out / "model.obj", "w") as f:
-        f.write("mtllib model.mtl\nusemtl material0\n")
+    with open(out / result.OBJ, "w") as f:
+        f.write(f"mtllib {result.MTL}\nusemtl material0\n")
         np.savetxt(f, verts, fmt="v %.6f %.6f %.6f")
         np.savetxt(f, np.column_stack([uv[:, 0], 1.0 - uv[:, 1]]), fmt="vt %.6f %.6f")   # OBJ v points up
         np.savetxt(f, normals, fmt="vn %.4f %.4f %.4f")

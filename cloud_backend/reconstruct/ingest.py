@@ -103,13 +103,12 @@ def _store_image(data, name, images_dir, seen, used):
 
 
 def _store_masks(upload, masks_dir, used):
-    """Masks named after their photo (`masks/IMG_1.jpg.png` or `masks/IMG_1.png`)."""
-    by_stem = {pathlib.PurePosixPath(n).stem: n for n in used}
+    """Each mask under its photo's name + `.png`; the zip check matched masks to photos
+    (openscan_protocol.upload), masks of skipped photos are dropped with them."""
     stored = 0
     for entry in upload.masks:
-        mask_name = pathlib.PurePosixPath(entry.filename).name
-        target = mask_name[:-4] if mask_name[:-4] in used else by_stem.get(pathlib.PurePosixPath(mask_name).stem)
-        if target:
+        target = upload.mask_targets[entry.filename]
+        if target in used:
             (masks_dir / f"{target}.png").write_bytes(upload.read(entry))
             stored += 1
     return stored

@@ -5,16 +5,16 @@ The schema is owned by the rig side (docs/manifest.md, schema
 ignores the rest, so an older or newer rig never breaks a reconstruction — the
 pipeline then simply works as without a manifest.
 
-Angle convention `openscan-v1` (turntable frame, mm): origin = rotation centre,
-+z up the turntable axis; `rotor_deg` is the camera elevation, turning the
-table by +t puts the camera at azimuth -t in the object's frame:
-C = D (cos r cos t, -cos r sin t, sin r).
+The JSON is parsed once, in openscan_protocol.manifest; the angle convention
+`openscan-v1` lives in openscan_protocol.angles. This module turns both into
+what pycolmap needs (COLMAP camera models, numpy vectors).
 """
 import dataclasses
-import json
-import math
 
 import numpy as np
+
+from openscan_protocol.angles import camera_centre, view_direction
+from openscan_protocol import manifest as protocol_manifest
 
 
 @dataclasses.dataclass
@@ -40,22 +40,11 @@ class Manifest:
         """Camera centre in the turntable frame, or None when geometry is unknown."""
         if self.camera_distance_mm is None or name not in self.angles:
             return None
-        rotor, table = (math.radians(a) for a in self.angles[name])
-        d = self.camera_distance_mm
-        return np.array([
-            d * math.cos(rotor) * math.cos(-table),
-            d * math.cos(rotor) * math.sin(-table),
-            d * math.sin(rotor),
-        ])
+        return np.array(camera_centre(*self.angles[name], self.camera_distance_mm))
 
     def view_direction(self, name):
         """Unit vector from the object to the camera (distance-free)."""
-        rotor, table = (math.radians(a) for a in self.angles[name])
-        return np.array([
-            math.cos(rotor) * math.cos(-table),
-            math.cos(rotor) * math.sin(-table),
-            math.sin(rotor),
-        ])
+        return np.array(view_direction(*self.angles[name]))
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -70,12 +59,6 @@ class Manifest:
             nominal=Intrinsics(**nominal) if nominal else None,
             plate_z_mm=data.get("plate_z_mm"),
         )
-
-
-def _resolution(data):
-    cam = data.get("camera") if isinstance(data.get("camera"), dict) else {}
-    res = cam.get("resolution")
-    return (int(res[0]), int(res[1])) if res and len(res) == 2 else None
 
 
 def _from_k(matrix, dist, size, calibrated_size=None):
@@ -95,10 +78,9 @@ def _from_k(matrix, dist, size, calibrated_size=None):
     return Intrinsics("PINHOLE", size[0], size[1], [fx, fy, cx, cy])
 
 
-def _intrinsics(data, size):
+def _intrinsics(cal, size):
     """Calibrated intrinsics (`openscan calibrate`), or None."""
-    cal = data.get("intrinsics")
-    if not isinstance(cal, dict) or cal.get("K") is None:
+    if cal is None:
         return None
     size = size or (tuple(cal["image_size"]) if cal.get("image_size") else None)
     if size is None:
@@ -106,37 +88,19 @@ def _intrinsics(data, size):
     return _from_k(cal["K"], cal.get("dist"), size, cal.get("image_size"))
 
 
-def _nominal(data, size):
-    cam = data.get("camera") if isinstance(data.get("camera"), dict) else {}
-    if cam.get("nominal_K") is None or size is None:
-        return None
-    return _from_k(cam["nominal_K"], None, size)
-
-
 def parse(raw):
-    """Manifest from the rig's JSON text/bytes/dict; None when it has nothing usable."""
-    data = json.loads(raw) if isinstance(raw, (str, bytes, bytearray)) else raw
-    if not isinstance(data, dict):
+    """Manifest from the rig's JSON text/bytes/dict; None when it has nothing usable.
+    Raises ValueError when it is not a JSON object."""
+    facts = protocol_manifest.facts(raw)
+    if facts is None:
         return None
-    if data.get("schema_version", 1) != 1:
-        return None   # an incompatible future schema: better no manifest than a wrong one
-    angles = {}
-    for photo in data.get("photos") or []:
-        if not isinstance(photo, dict):
-            continue
-        name, rotor, table = photo.get("file"), photo.get("rotor_deg"), photo.get("turntable_deg")
-        if name is not None and rotor is not None and table is not None:
-            angles[str(name).rsplit("/", 1)[-1]] = (float(rotor), float(table))
-    geometry = data.get("geometry") if isinstance(data.get("geometry"), dict) else {}
-    distance = geometry.get("camera_distance_mm")
-    plate_z = geometry.get("turntable_surface_z_mm")
-    size = _resolution(data)
     manifest = Manifest(
-        angles=angles,
-        camera_distance_mm=float(distance) if distance is not None else None,
-        intrinsics=_intrinsics(data, size),
-        nominal=_nominal(data, size),
-        plate_z_mm=float(plate_z) if plate_z is not None else None,
+        angles=facts.angles,
+        camera_distance_mm=facts.camera_distance_mm,
+        intrinsics=_intrinsics(facts.calibration, facts.resolution),
+        nominal=_from_k(facts.nominal_k, None, facts.resolution)
+        if facts.nominal_k is not None and facts.resolution else None,
+        plate_z_mm=facts.plate_z_mm,
     )
     if not manifest.angles and manifest.intrinsics is None:
         return None

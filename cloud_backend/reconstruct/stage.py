@@ -5,11 +5,12 @@ written last (atomically), so a process killed mid-stage leaves no marker and
 the stage runs again from scratch on resume.
 """
 import json
-import os
 import pathlib
 import shutil
 import sys
 import time
+
+from openscan_protocol.atomic import write_atomically
 
 from .layout import Layout
 
@@ -28,10 +29,7 @@ def read_marker(work_dir, name):
 
 def write_json(path, data):
     """Write JSON via a temporary file and rename, so readers never see half a file."""
-    path = pathlib.Path(path)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-    os.replace(tmp, path)
+    write_atomically(path, json.dumps(data, indent=2, sort_keys=True))
 
 
 def mark_done(work_dir, name, stats):

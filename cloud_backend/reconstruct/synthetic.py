@@ -14,6 +14,8 @@ import numpy as np
 import open3d as o3d
 from scipy import ndimage
 
+from openscan_protocol.angles import camera_centre
+
 from . import raster
 
 
@@ -62,8 +64,7 @@ def ring_cameras(n_per_ring=16, elevations=(20.0, 45.0), distance=260.0):
     for ring, elev in enumerate(elevations):
         for k in range(n_per_ring):
             table = 360.0 * k / n_per_ring + ring * 180.0 / n_per_ring
-            rotor, az = np.radians(elev), np.radians(-table)
-            centre = distance * np.array([np.cos(rotor) * np.cos(az), np.cos(rotor) * np.sin(az), np.sin(rotor)])
+            centre = np.array(camera_centre(elev, table, distance))
             fwd = target - centre
             fwd /= np.linalg.norm(fwd)
             right = np.cross(fwd, [0.0, 0.0, 1.0])

@@ -7,6 +7,8 @@ import shutil
 import time
 from pathlib import Path
 
+from openscan_protocol.atomic import fsync_dir, replacing
+
 from .base import BlobStore, PartLocked, no_commit_guard
 
 STAGED = ".staged"
@@ -50,9 +52,8 @@ class LocalStore(BlobStore):
     def put_file(self, key, path):
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".tmp")
-        shutil.copyfile(path, tmp)
-        os.replace(tmp, target)
+        with open(path, "rb") as source, replacing(target) as f:
+            shutil.copyfileobj(source, f, 1 << 20)
 
     def delete_prefix(self, prefix):
         path = self._path(prefix)
@@ -93,4 +94,5 @@ class LocalStore(BlobStore):
                 return size, None
             with commit(size):
                 os.replace(path, self._path(key))  # still under the lock: no writer can slip in
+                fsync_dir(path.parent)             # the staged bytes were fsynced above
             return size, digest.hexdigest()

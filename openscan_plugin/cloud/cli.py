@@ -11,11 +11,14 @@ import time
 
 import click
 
+from openscan_protocol import status as project_status
+
 from .client import CloudClient, CloudError
-from .package import PackageError, ScanPackage
-from .queue import QueueError, UploadQueue
+from .package import PackageError
+from .queue import ACTIVE, QueueError, UploadQueue
+from .service import CloudService
 from .settings import load_settings
-from .worker import QueueLock, Worker, fetch_result, reset_entry
+from .worker import Worker, fetch_result
 
 config_option = click.option("--config", "config_file", type=click.Path(dir_okay=False),
                              help="rig config file (default $OPENSCAN_CONFIG or ~/.config/openscan/rig.json)")
@@ -36,10 +39,6 @@ def with_cloud_options(f=None, *, config=True):
             f = option(f)
         return f
     return wrap(f) if f is not None else wrap
-
-
-def _queue(settings) -> UploadQueue:
-    return UploadQueue(settings.queue_path)
 
 
 def describe(e) -> str:
@@ -77,28 +76,28 @@ def follow(queue: UploadQueue, entry_id: int, worker: Worker | None, done: threa
             if line != last:
                 click.echo(line)
                 last = line
-        if e.state not in ("queued", "uploading", "processing", "downloading"):
+        if e.state not in ACTIVE:
             break
     if bar is not None:
         bar.close()
 
 
-def work_in_foreground(queue: UploadQueue, entry_id: int, settings) -> None:
-    lock = QueueLock(settings.data_dir)
-    if lock.acquire():
-        _work(queue, entry_id, settings, lock)
+def work_in_foreground(service: CloudService, entry_id: int) -> None:
+    worker = service.claim_queue()
+    if worker is not None:
+        _work(service, entry_id, worker)
     else:
         click.echo(f"upload #{entry_id} queued; the daemon is working the queue. Following it "
                    "(Ctrl-C stops following, the upload goes on):")
         try:
-            follow(queue, entry_id, None, threading.Event())
+            follow(service.queue, entry_id, None, threading.Event())
         except KeyboardInterrupt:
             raise SystemExit(130) from None
-    _report(queue.get(entry_id))
+    _report(service.queue.get(entry_id))
 
 
-def _work(queue: UploadQueue, entry_id: int, settings, lock: QueueLock) -> None:
-    worker = Worker(queue, client_factory=settings.client_factory())
+def _work(service: CloudService, entry_id: int, worker: Worker) -> None:
+    queue = service.queue
     done = threading.Event()
     thread = threading.Thread(target=lambda: (worker.process(entry_id), done.set()), daemon=True)
     thread.start()
@@ -112,7 +111,7 @@ def _work(queue: UploadQueue, entry_id: int, settings, lock: QueueLock) -> None:
         thread.join()
         raise SystemExit(130) from None
     finally:
-        lock.release()
+        service.release_queue()
 
 
 def _report(e) -> None:
@@ -143,24 +142,23 @@ def upload(server, token, data_dir, config_file, folder, part_size, resume_id, n
     the model into FOLDER/model/."""
     settings = load_settings(config_file, server=server, token=token, part_size=part_size,
                              data_dir=data_dir)
-    queue = _queue(settings)
+    service = CloudService(settings)
     if resume_id is not None:
         try:
-            entry = queue.get(resume_id)
+            entry = service.queue.get(resume_id)
         except QueueError as exc:
             raise click.ClickException(str(exc)) from None
     else:
         if folder is None:
             raise click.UsageError("give a FOLDER (or --resume ID)")
         try:
-            package = ScanPackage.from_folder(folder, settings.part_size)
-            entry = queue.add(package, settings.server, settings.token)
+            entry = service.enqueue(folder)
         except (PackageError, QueueError) as exc:
             raise click.ClickException(str(exc)) from None
         click.echo(f"#{entry.id} {entry.label}: {entry.photos} photos, {entry.size / 1e6:.1f} MB in "
                    f"{entry.parts} part(s) -> {entry.server} as {entry.project}")
     if not no_wait:
-        work_in_foreground(queue, entry.id, settings)
+        work_in_foreground(service, entry.id)
 
 
 @click.command()
@@ -174,17 +172,17 @@ def status(data_dir, config_file, retry_id, reset_id, cancel_id, as_json):
     """The upload queue: every entry's state; retry, reset or cancel one (each entry keeps
     the server and token it was queued with)."""
     settings = load_settings(config_file, data_dir=data_dir)
-    queue = _queue(settings)
+    service = CloudService(settings)
     try:
         if retry_id is not None:
-            queue.retry(retry_id)
+            service.retry(retry_id)
         if reset_id is not None:
-            reset_entry(queue, reset_id, settings.client_factory())
+            service.reset(reset_id)
         if cancel_id is not None:
-            queue.cancel(cancel_id)
+            service.cancel(cancel_id)     # a daemon's worker sees it at its next step
     except (QueueError, CloudError, PackageError) as exc:
         raise click.ClickException(str(exc)) from None
-    entries = queue.list()
+    entries = service.queue.list()
     if as_json:
         import json
         click.echo(json.dumps([e.public() for e in entries], indent=1))
@@ -208,7 +206,7 @@ def download(server, token, data_dir, config_file, what, out):
     from tqdm import tqdm
     settings = load_settings(config_file, server=server, token=token, data_dir=data_dir)
     if what.lstrip("#").isdigit():
-        queue = _queue(settings)
+        queue = UploadQueue(settings.queue_path)
         try:
             e = queue.get(int(what.lstrip("#")))
         except QueueError as exc:
@@ -218,12 +216,12 @@ def download(server, token, data_dir, config_file, what, out):
         if not (settings.server and settings.token and out):
             raise click.UsageError("a project name needs --server, --token (or the rig config) and --out")
         server, token, project, folder = settings.server, settings.token, what, Path(out)
-    client = CloudClient(server, token)
+    client = CloudClient(server, token, retry=settings.retry)
     try:
         info = client.project_info(project)
         if info is None:
             raise click.ClickException(f"the server does not know project {project}")
-        if info.get("status") != "processing done":
+        if info.get("status") != project_status.DONE:
             raise click.ClickException(f"{project} is '{info.get('status')}', no model yet")
         folder.mkdir(parents=True, exist_ok=True)     # --out may not exist yet
         with tqdm(unit="B", unit_scale=True, desc="download") as bar:

@@ -15,10 +15,13 @@ from typing import Callable, Optional
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError
-from urllib3.util.retry import Retry
+
+from openscan_protocol import status as project_status
+from openscan_protocol.atomic import commit
+
+from .retry import RetryPolicy
 
 DEFAULT_AUTH = ("openscan", "free")
-FINAL_STATES = ("processing done", "processing failed", "expired")
 NETWORK_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 CHUNK = 1 << 20
 
@@ -71,21 +74,18 @@ class _Body:
 class CloudClient:
     """One server + token. `cancel` (a threading.Event) stops uploads, polls and downloads."""
 
-    def __init__(self, server: str, token: str, *, auth=DEFAULT_AUTH, retries: int = 6,
-                 backoff: float = 1.0, backoff_max: float = 60.0, timeout: float = 60.0,
-                 cancel: Optional[threading.Event] = None):
+    def __init__(self, server: str, token: str, *, auth=DEFAULT_AUTH, retry: RetryPolicy = RetryPolicy(),
+                 timeout: float = 60.0, cancel: Optional[threading.Event] = None):
         self.server, self.token = server.rstrip("/"), token
         self.cancel = cancel or threading.Event()
         self.timeout = timeout
-        self.retry = Retry(total=retries, backoff_factor=backoff, backoff_max=backoff_max,
-                           status_forcelist=(500, 502, 503, 504), allowed_methods={"GET", "HEAD"},
-                           raise_on_status=False, respect_retry_after_header=True)
+        self.retry = retry
         # API calls are idempotent GETs: urllib3 retries them. Part bodies are one-shot
         # streams, so their session has no retries: upload_part resumes them itself.
         self.api = requests.Session()
         self.api.auth = tuple(auth)
-        self.api.mount("http://", HTTPAdapter(max_retries=self.retry))
-        self.api.mount("https://", HTTPAdapter(max_retries=self.retry))
+        self.api.mount("http://", HTTPAdapter(max_retries=retry.urllib3()))
+        self.api.mount("https://", HTTPAdapter(max_retries=retry.urllib3()))
         self.raw = requests.Session()
 
     # -- protocol calls -----------------------------------------------------------------------
@@ -153,7 +153,7 @@ class CloudClient:
         PATCH), or send the part again whole when the server has no tus. 4xx: CloudError."""
         start, _ = package.part_range(index)
         length = package.part_length(index)
-        fresh = self.retry.new(status_forcelist=None)
+        fresh = self.retry.urllib3(server_errors=None)
         retry, sent, best = fresh, 0, -1
         while True:
             try:
@@ -205,19 +205,18 @@ class CloudClient:
         return min(int(value), length)
 
     # -- waiting and the result ---------------------------------------------------------------
-    def wait(self, project: str, on_info: Callable[[dict], None] = lambda info: None,
-             first: float = 1.0, longest: float = 30.0) -> dict:
+    def wait(self, project: str, on_info: Callable[[dict], None] = lambda info: None) -> dict:
         """Poll getProjectInfo until a final state, backing off while nothing changes."""
-        delay, last = first, None
+        delay, last = None, None
         while True:
             info = self.project_info(project)
             if info is None:
                 raise CloudError(f"the server no longer knows project {project}")
             on_info(info)
-            if str(info.get("status", "")).lower() in FINAL_STATES:
+            if str(info.get("status", "")).lower() in project_status.FINAL:
                 return info
             state = (info.get("status"), info.get("stage"), info.get("progress"))
-            delay = first if state != last else min(delay * 1.5, longest)
+            delay = self.retry.next_poll(delay, changed=state != last)
             last = state
             self.sleep(delay)
 
@@ -226,7 +225,7 @@ class CloudClient:
         """Fetch the result zip into `dest`, resuming `dest.part` with Range after a cut. A zip
         over `max_bytes` is refused (and its part deleted): a server must not fill the card."""
         dest, tmp = Path(dest), Path(str(dest) + ".part")
-        retry = self.retry.new(status_forcelist=None)
+        retry = self.retry.urllib3(server_errors=None)
         while True:
             have = tmp.stat().st_size if tmp.exists() else 0
             try:
@@ -261,7 +260,7 @@ class CloudClient:
                 except MaxRetryError:
                     raise TransientError(f"download failed: {_short(exc)}") from None
                 self.sleep(retry.get_backoff_time())
-        tmp.replace(dest)
+        commit(tmp, dest)
         return dest
 
     def sleep(self, seconds: float) -> None:

@@ -3,27 +3,27 @@
 zipstream-ng computes the exact zip size from the file sizes before the first byte is produced
 and streams the members from disk, so memory stays constant and no temporary zip is needed
 (the Pi's /tmp is often too small). The stream is deterministic for unchanged files (entry
-dates come from the files' mtimes), so any part's bytes can be produced again for a retry by
-regenerating the stream and skipping to the part: the member list is snapshotted when the
-upload is queued and checked before every regeneration, so a changed folder is detected
+dates come from the files' mtimes), so any part's bytes can be produced again for a retry,
+starting at the member the part begins in (zip_layout): the member list is snapshotted when
+the upload is queued and checked before every regeneration, so a changed folder is detected
 instead of silently producing a different zip.
 """
 from __future__ import annotations
 
-import json
+import bisect
 import math
 import os
 import zipfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 from zipstream import ZIP_STORED, ZipStream
 
-from ..scan.manifest import FILENAME as MANIFEST
+from openscan_protocol import manifest as scan_manifest
+from openscan_protocol.upload import MANIFEST, PART_SIZE, PHOTO_SUFFIXES
 
-PART_SIZE = 200_000_000          # protocol: raw byte slices of at most 200,000,000 bytes
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+from . import zip_layout
 
 
 class PackageError(ValueError):
@@ -35,6 +35,7 @@ class Member:
     name: str
     size: int
     mtime_ns: int
+    crc: Optional[int] = None    # learnt while uploading: the zip's last part needs every one
 
 
 def scan_members(folder: Path) -> list[Member]:
@@ -44,17 +45,16 @@ def scan_members(folder: Path) -> list[Member]:
     if not folder.is_dir():
         raise PackageError(f"{folder} is not a folder")
     names = sorted(p.name for p in folder.iterdir()
-                   if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-    manifest = folder / MANIFEST
-    if manifest.is_file():
-        try:
-            data = json.loads(manifest.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise PackageError(f"{manifest}: unreadable ({exc})") from None
-        if data.get("status") == "scanning":
+                   if p.is_file() and p.name.lower().endswith(PHOTO_SUFFIXES))
+    try:
+        data = scan_manifest.read(folder)
+    except scan_manifest.ManifestError as exc:
+        raise PackageError(f"{folder / MANIFEST}: unreadable ({exc})") from None
+    if data is not None:
+        if data.get("status") == scan_manifest.SCANNING:
             raise PackageError(f"{folder}: the scan is not finished (status 'scanning'); finish it "
                                "with `openscan scan --resume` first")
-        listed = {p.get("file") for p in data.get("photos", [])}
+        listed = set(scan_manifest.photo_files(data))
         if listed:
             names = [n for n in names if n in listed]
         names.append(MANIFEST)
@@ -86,6 +86,8 @@ class ScanPackage:
         return kind(folder, [Member(**m) for m in snapshot], part_size)
 
     def snapshot(self) -> list[dict]:
+        """The members as queued, with the CRCs learnt so far (kept in the queue, so the last
+        part after a restart does not read the whole scan again)."""
         return [asdict(m) for m in self.members]
 
     @property
@@ -123,15 +125,37 @@ class ScanPackage:
         return zs
 
     def iter_range(self, start: int, end: int) -> Iterator[bytes]:
-        """The zip's bytes [start, end), in chunks of at most ~1 MiB."""
-        pos = 0
-        for chunk in self._stream():
+        """The zip's bytes [start, end), in chunks of at most ~1 MiB, read from the member
+        `start` falls in onwards."""
+        self.check_unchanged()
+        offsets = zip_layout.member_offsets(self.members)
+        index = bisect.bisect_right(offsets, start) - 1
+        while index < len(self.members) and offsets[index] < end:
+            yield from self._member_range(index, offsets[index], start, end)
+            index += 1
+        if end > offsets[-1]:
+            directory = zip_layout.central_directory(self.folder, self.members, self._crcs())
+            yield directory[max(start - offsets[-1], 0):end - offsets[-1]]
+
+    def _member_range(self, index: int, at: int, start: int, end: int) -> Iterator[bytes]:
+        m, tail = self.members[index], b""
+        for chunk in zip_layout.member_stream(self.folder / m.name, m.name):
             n = len(chunk)
-            if pos + n > start:
-                yield bytes(chunk[max(start - pos, 0):min(end - pos, n)])
-            pos += n
-            if pos >= end:
-                return
+            if at + n > start:
+                yield bytes(chunk[max(start - at, 0):min(end - at, n)])
+            at += n
+            tail = (tail + bytes(chunk[-24:]))[-24:]
+            if at >= end:
+                break
+        else:   # the whole member went by: its data descriptor holds the CRC
+            self.members[index] = replace(m, crc=zip_layout.crc_of_section_end(tail, m.size))
+
+    def _crcs(self) -> dict:
+        """Every member's CRC; the ones no upload has seen yet are read from the files."""
+        for i, m in enumerate(self.members):
+            if m.crc is None:
+                self.members[i] = replace(m, crc=zip_layout.file_crc(self.folder / m.name))
+        return {m.name: m.crc for m in self.members}
 
     def iter_part(self, index: int, offset: int = 0) -> Iterator[bytes]:
         start, end = self.part_range(index)
@@ -159,7 +183,7 @@ def zip_photos(path: Path) -> int:
     if nested:
         raise PackageError(f"{path.name}: photos in folders ({nested[0]}); the cloud wants them flat "
                            "(turn off OpenScan2's 'group stack photos' for the next scans)")
-    photos = sum(1 for n in names if n.lower().endswith(IMAGE_SUFFIXES))
+    photos = sum(1 for n in names if n.lower().endswith(PHOTO_SUFFIXES))
     if not photos:
         raise PackageError(f"{path.name}: no .jpg/.jpeg/.png photos in the zip")
     return photos

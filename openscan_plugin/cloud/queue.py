@@ -170,12 +170,21 @@ class UploadQueue:
         return Entry(**dict(row)) if row else None
 
     def update(self, entry_id: int, **values) -> None:
+        self._update(entry_id, values)
+
+    def update_unless_cancelled(self, entry_id: int, **values) -> bool:
+        """The worker's writes: an entry the user cancelled meanwhile (perhaps from another
+        process, `openscan status --cancel`) keeps `cancelled`; False then."""
+        return self._update(entry_id, values, "AND state != 'cancelled'")
+
+    def _update(self, entry_id: int, values: dict, condition: str = "") -> bool:
         if "state" in values and values["state"] not in STATES:
             raise QueueError(f"unknown state {values['state']!r}")
-        values["updated"] = time.time()
+        values = {**values, "updated": time.time()}
         cols = ", ".join(f"{k}=?" for k in values)
         with self._db() as db:
-            db.execute(f"UPDATE uploads SET {cols} WHERE id=?", (*values.values(), entry_id))
+            cur = db.execute(f"UPDATE uploads SET {cols} WHERE id=? {condition}", (*values.values(), entry_id))
+            return cur.rowcount > 0
 
     def add_sent(self, entry_id: int, sent: int) -> None:
         with self._db() as db:

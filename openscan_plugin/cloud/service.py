@@ -27,16 +27,24 @@ class CloudService:
         self._lock = QueueLock(settings.data_dir)
 
     # -- the worker ---------------------------------------------------------------------------
-    def start_worker(self, retry_after: float = 10.0) -> bool:
-        """Work the queue in a thread; False when another process (a daemon) already does."""
+    def claim_queue(self) -> Optional[Worker]:
+        """This process's worker, if no other process (a daemon) works the queue; else None."""
         if not self._lock.acquire():
             log.info("another process works the upload queue; this one only queues")
+            return None
+        self.worker = Worker(self.queue, retry=self.settings.retry, limits=self.settings.result_limits)
+        return self.worker
+
+    def start_worker(self) -> bool:
+        """Work the queue in a thread; False when another process (a daemon) already does."""
+        if self.claim_queue() is None:
             return False
-        self.worker = Worker(self.queue, client_factory=self.settings.client_factory(),
-                             retry_after=retry_after, limits=self.settings.result_limits)
         self._thread = threading.Thread(target=self.worker.run_forever, name="upload-queue", daemon=True)
         self._thread.start()
         return True
+
+    def release_queue(self) -> None:
+        self._lock.release()
 
     @property
     def worker_alive(self) -> bool:
@@ -53,6 +61,7 @@ class CloudService:
 
     # -- actions ------------------------------------------------------------------------------
     def enqueue(self, folder) -> Entry:
+        """The one way a folder enters the queue: refused while an upload of it is under way."""
         for e in self.queue.list(folder):
             if e.state in ACTIVE:
                 raise AlreadyQueued(f"{Path(folder).name} is already being sent (upload #{e.id}, {e.state})")
@@ -75,7 +84,7 @@ class CloudService:
     def reset(self, entry_id: int) -> Entry:
         if self.worker:
             self.worker.cancel_current(entry_id)
-        entry = reset_entry(self.queue, entry_id, self.settings.client_factory())
+        entry = reset_entry(self.queue, entry_id, self.settings.retry)
         self._wake()
         return entry
 
@@ -95,7 +104,7 @@ class CloudService:
     def token_info(self) -> dict:
         if not (self.settings.server and self.settings.token):
             raise CloudError("no server or token configured yet")
-        client = CloudClient(self.settings.server, self.settings.token, retries=1)
+        client = CloudClient(self.settings.server, self.settings.token, retry=self.settings.retry.quick())
         try:
             return client.token_info()
         finally:
@@ -103,7 +112,7 @@ class CloudService:
 
     def save_token(self, server: str, token: str) -> dict:
         """Check the token against the server first, so a typo is caught now, not at upload."""
-        client = CloudClient(server, token, retries=1)
+        client = CloudClient(server, token, retry=self.settings.retry.quick())
         try:
             info = client.token_info()
         finally:

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from openscan_protocol.upload import PART_SIZE
+
 from ..config import read_user_config, write_user_config
-from .package import PART_SIZE
+from .retry import RetryPolicy
 from .unpack import UnpackLimits
 
 DEFAULT_DATA_DIR = Path("~/.local/share/openscan")
@@ -21,15 +23,9 @@ class CloudSettings:
     part_size: int
     data_dir: Path
     scans_dir: Path
-    retries: int = 6
+    retry: RetryPolicy = RetryPolicy()
     config_file: Optional[str] = None
     result_limits: UnpackLimits = field(default_factory=UnpackLimits)
-
-    def client_factory(self):
-        """CloudClient with this rig's retry budget (network errors, 5xx)."""
-        from functools import partial
-        from .client import CloudClient
-        return partial(CloudClient, retries=self.retries)
 
     @property
     def queue_path(self) -> Path:
@@ -55,6 +51,6 @@ def load_settings(config_file=None, *, server=None, token=None, part_size=None, 
                  or data / "scans").expanduser()
     return CloudSettings(server=server or cloud.get("server"), token=token or cloud.get("token"),
                          part_size=int(part_size or cloud.get("part_size") or PART_SIZE),
-                         data_dir=data, scans_dir=scans, retries=int(cloud.get("retries", 6)),
+                         data_dir=data, scans_dir=scans, retry=RetryPolicy.from_config(cloud),
                          config_file=config_file,
                          result_limits=UnpackLimits.from_config(cloud.get("result_limits")))

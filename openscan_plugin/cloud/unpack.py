@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import shutil
 import zipfile
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from ..config import ConfigError
+from ..config import settings_from_config
 from .client import CloudError
 
 MB = 1_000_000
@@ -36,14 +36,7 @@ class UnpackLimits:
     @classmethod
     def from_config(cls, values: dict | None) -> "UnpackLimits":
         """From the rig config's `cloud.result_limits` (missing keys keep their default)."""
-        values = values or {}
-        unknown = set(values) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ConfigError(f"cloud.result_limits: unknown setting(s) {', '.join(sorted(unknown))}")
-        try:
-            return cls(**{k: type(getattr(cls, k))(v) for k, v in values.items()})
-        except (TypeError, ValueError):
-            raise ConfigError(f"cloud.result_limits: numbers expected, got {values}") from None
+        return settings_from_config(cls, values, "cloud.result_limits")
 
 
 def unpack_result(zip_path: Path, target: Path, limits: UnpackLimits = UnpackLimits()) -> Path:

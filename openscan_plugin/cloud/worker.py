@@ -17,9 +17,12 @@ import zipfile
 from pathlib import Path
 from typing import Callable, Optional
 
+from openscan_protocol import status as project_status
+
 from .client import Cancelled, CloudClient, CloudError, TransientError
 from .package import PackageError, ScanPackage
 from .queue import Entry, UploadQueue
+from .retry import RetryPolicy
 from .unpack import UnpackError, UnpackLimits, unpack_result
 
 log = logging.getLogger(__name__)
@@ -61,10 +64,11 @@ class Worker:
     """Works `queue` entries. `stop` ends the loop (the entry in flight stays resumable);
     `cancel_current()` stops the entry in flight for good (the user pressed cancel)."""
 
-    def __init__(self, queue: UploadQueue, *, client_factory: Callable[..., CloudClient] = CloudClient,
-                 idle_poll: float = 1.0, retry_after: float = 10.0, limits: UnpackLimits = UnpackLimits()):
-        self.queue, self.client_factory, self.limits = queue, client_factory, limits
-        self.idle_poll, self.retry_after = idle_poll, retry_after
+    def __init__(self, queue: UploadQueue, *, retry: RetryPolicy = RetryPolicy(),
+                 client_factory: Callable[..., CloudClient] = CloudClient,
+                 idle_poll: float = 1.0, limits: UnpackLimits = UnpackLimits()):
+        self.queue, self.retry, self.client_factory, self.limits = queue, retry, client_factory, limits
+        self.idle_poll = idle_poll
         self.stop = threading.Event()
         self.wake = threading.Event()
         self.current: Optional[int] = None
@@ -80,7 +84,7 @@ class Worker:
                 self.wake.clear()
                 continue
             if not self.process(entry.id):
-                self.stop.wait(self.retry_after)      # transient trouble: back off, then resume
+                self.stop.wait(self.retry.entry_pause)   # transient trouble: back off, then resume
 
     def cancel_current(self, entry_id: int) -> None:
         if self.current == entry_id:
@@ -92,7 +96,7 @@ class Worker:
         self._cancel.clear()
         cancel = _AnyEvent(self.stop, self._cancel)
         entry = self.queue.get(entry_id)
-        client = self.client_factory(entry.server, entry.token, cancel=cancel)
+        client = self.client_factory(entry.server, entry.token, retry=self.retry, cancel=cancel)
         try:
             self._run(entry, client)
             return True
@@ -100,11 +104,11 @@ class Worker:
             return True
         except TransientError as exc:
             log.warning("upload #%s: %s (will retry)", entry_id, exc)
-            self._set(entry_id, error=f"{exc} (retrying)")
-            return False
+            cancelled = not self.queue.update_unless_cancelled(entry_id, error=f"{exc} (retrying)")
+            return cancelled                                # nothing to try again then
         except (CloudError, PackageError, OSError, zipfile.BadZipFile) as exc:
             log.error("upload #%s failed: %s", entry_id, exc)
-            self._set(entry_id, state="failed", error=str(exc))
+            self.queue.update_unless_cancelled(entry_id, state="failed", error=str(exc))
             return True
         finally:
             client.close()
@@ -118,7 +122,7 @@ class Worker:
             e = self.queue.get(e.id)
         if e.state == "processing":
             info = client.wait(e.project, on_info=lambda i: self._on_info(e.id, i))
-            if info["status"] != "processing done":
+            if info["status"] != project_status.DONE:
                 self._set(e.id, state="failed", error=info.get("error") or f"the server says {info['status']}")
                 return
             self._set(e.id, state="downloading", dlink=info.get("dlink"), progress=100.0)
@@ -135,7 +139,7 @@ class Worker:
             client.preflight(package.photos, package.size)
             links = client.create_project(e.project, package.photos, package.parts, package.size)
             first = 0
-        elif info.get("status") == "created":
+        elif info.get("status") == project_status.CREATED:
             links = info.get("ulink") or []
             if len(links) != package.parts:
                 raise CloudError(f"the server offers {len(links)} upload links for {package.parts} parts")
@@ -149,10 +153,12 @@ class Worker:
                 self.live[e.id] = {"bytes_done": pos, "parts_done": index}
                 if time.monotonic() - last_save[0] > 0.5:   # the DB is for other processes
                     last_save[0] = time.monotonic()
-                    self.queue.update(e.id, bytes_done=pos)
+                    if not self.queue.update_unless_cancelled(e.id, bytes_done=pos):
+                        self._cancel.set()                  # the part's body stops at its next chunk
             sent = client.upload_part(links[index], package, index, progress)
             self.queue.add_sent(e.id, sent)
-            self._set(e.id, parts_done=index + 1, bytes_done=package.part_range(index)[1])
+            self._set(e.id, parts_done=index + 1, bytes_done=package.part_range(index)[1],
+                      snapshot=json.dumps(package.snapshot()))   # with the CRCs this part taught
         client.start_project(e.project)
         self._set(e.id, state="processing", stage="queued", progress=0.0)
 
@@ -169,20 +175,30 @@ class Worker:
             if not e.dlink:
                 raise CloudError("the server offers no result to download")
 
+        checked = [time.monotonic()]
+
         def progress(done, total):
             self.live[e.id] = {"download_done": done, "download_total": total}
+            if time.monotonic() - checked[0] > 0.5:        # cancelled by another process?
+                checked[0] = time.monotonic()
+                if self.queue.get(e.id).state == "cancelled":
+                    self._cancel.set()                      # the download stops at its next chunk
         model = fetch_result(client, e.dlink, e.folder, e.project, progress, self.limits)
         self._set(e.id, state="done", result=str(model), error=None)
 
     def _set(self, entry_id: int, **values) -> None:
-        self.queue.update(entry_id, **values)
+        """Record a step; if the user cancelled the entry meanwhile, from this process or
+        another, stop working on it (it stays `cancelled`)."""
+        if not self.queue.update_unless_cancelled(entry_id, **values):
+            self._cancel.set()
+            raise Cancelled()
 
 
-def reset_entry(queue: UploadQueue, entry_id: int, client_factory=CloudClient) -> Entry:
+def reset_entry(queue: UploadQueue, entry_id: int, retry: RetryPolicy) -> Entry:
     """Start an entry over: reset its project on the server (credit back, parts gone) and
     queue the folder as it is now under a new project name."""
     e = queue.get(entry_id)
-    client = client_factory(e.server, e.token)
+    client = CloudClient(e.server, e.token, retry=retry)
     try:
         if client.project_info(e.project) is not None:
             client.reset_project(e.project)

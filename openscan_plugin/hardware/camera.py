@@ -84,14 +84,3 @@ class Camera(abc.ABC):
 
     def __exit__(self, *exc):
         self.close()
-
-
-def write_atomically(path: str, data: bytes) -> None:
-    """Write a file so that it either exists complete or not at all (power cuts mid-scan)."""
-    import os
-    tmp = f"{path}.part"
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)

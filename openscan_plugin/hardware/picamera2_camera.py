@@ -7,8 +7,9 @@ exposure/gain, fixed white balance, no denoise/sharpening, and manual lens posit
 """
 from __future__ import annotations
 
-import os
 import time
+
+from openscan_protocol.atomic import commit
 
 from .camera import Camera, CameraSettings, Capture
 
@@ -94,12 +95,7 @@ class Picamera2Camera(Camera):
             metadata = request.get_metadata()
         finally:
             request.release()
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
+        commit(tmp, path)
         keep = ("ExposureTime", "AnalogueGain", "ColourGains", "LensPosition", "SensorTimestamp",
                 "FocusFoM", "Lux", "ColourTemperature")
         md = {k: metadata[k] for k in keep if k in metadata}

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from openscan_protocol import angles
+
 # lab frame: camera on +x looking at the origin, z up  ->  OpenCV camera axes
 LAB_TO_CAM = np.array([[0.0, 1.0, 0.0],
                        [0.0, 0.0, -1.0],
@@ -38,9 +40,8 @@ def _ry(deg: float) -> np.ndarray:
 
 
 def camera_centre(rotor_deg: float, turntable_deg: float, distance_mm: float) -> np.ndarray:
-    """Camera centre (mm) in the turntable frame."""
-    r, t = np.radians(rotor_deg), np.radians(turntable_deg)
-    return distance_mm * np.array([np.cos(r) * np.cos(t), -np.cos(r) * np.sin(t), np.sin(r)])
+    """Camera centre (mm) in the turntable frame (the formula: openscan_protocol.angles)."""
+    return np.array(angles.camera_centre(rotor_deg, turntable_deg, distance_mm))
 
 
 def camera_pose(rotor_deg: float, turntable_deg: float, distance_mm: float):

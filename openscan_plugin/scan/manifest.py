@@ -1,20 +1,20 @@
 """manifest.json: the scan folder's contract with the backend (schema: docs/manifest.md).
 
-The manifest is rewritten atomically (temp file, fsync, os.replace) after every photo,
-so after a power cut it always describes exactly the photos that are complete.
+The manifest is rewritten atomically (openscan_protocol.atomic) after every photo, so after
+a power cut it always describes exactly the photos that are complete. Its name, schema and
+the backend's reading of it live in openscan_protocol.manifest.
 """
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
-from .. import __version__
+from openscan_protocol import manifest as protocol
+from openscan_protocol.atomic import write_atomically
+from openscan_protocol.manifest import FILENAME, SCHEMA, SCHEMA_VERSION
 
-SCHEMA = "openscan-manifest"
-SCHEMA_VERSION = 1
-FILENAME = "manifest.json"
+from .. import __version__
 
 
 class ManifestError(ValueError):
@@ -24,23 +24,6 @@ class ManifestError(ValueError):
 def photo_name(index: int, stack: int = 0, stack_size: int = 1) -> str:
     """Deterministic file name per (point, focus-stack slot): a re-shot photo replaces itself."""
     return f"scan_{index:04d}.jpg" if stack_size == 1 else f"scan_{index:04d}_f{stack}.jpg"
-
-
-def _write_json_atomically(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    try:  # make the rename itself durable
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass
 
 
 class Manifest:
@@ -64,7 +47,7 @@ class Manifest:
             "software": {"name": "openscan_plugin", "version": __version__},
             "name": name or folder.name,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "status": "scanning",
+            "status": protocol.SCANNING,
             "rig": {
                 "profile": profile.get("name"),
                 "shield": profile.get("shield"),
@@ -92,13 +75,16 @@ class Manifest:
         path = Path(folder) / FILENAME
         if not path.exists():
             raise ManifestError(f"no {FILENAME} in {folder}: nothing to resume")
-        data = json.loads(path.read_text())
+        try:
+            data = protocol.loads(path.read_bytes())
+        except protocol.ManifestError as exc:
+            raise ManifestError(f"{path}: {exc}") from None
         if data.get("schema") != SCHEMA or data.get("schema_version") != SCHEMA_VERSION:
             raise ManifestError(f"{path}: unsupported schema {data.get('schema')} v{data.get('schema_version')}")
         return cls(Path(folder), data)
 
     def save(self) -> None:
-        _write_json_atomically(self.path, self.data)
+        write_atomically(self.path, json.dumps(self.data, indent=1))
 
     @property
     def photos(self) -> list:

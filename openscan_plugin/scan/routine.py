@@ -8,12 +8,13 @@ knows where the motors are after a power cut. Nothing lost, nothing duplicated.
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
+
+from openscan_protocol.atomic import write_atomically
 
 from ..hardware.camera import CameraSettings
 from .geometry import intrinsics_from_sensor
@@ -43,9 +44,8 @@ def read_position(folder) -> Optional[dict]:
 
 
 def _write_position(folder: Path, state: dict) -> None:
-    tmp = folder / (POSITION_FILE + ".tmp")
-    tmp.write_text(json.dumps(state))
-    os.replace(tmp, folder / POSITION_FILE)
+    """Durable before the motors move on: a resume after a power cut starts from it."""
+    write_atomically(folder / POSITION_FILE, json.dumps(state))
 
 
 class ScanRoutine:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_from_directory
 
+from openscan_protocol.result import SHOWN_FILES
+
 from ..cloud.client import CloudError
 from ..cloud.package import PackageError, is_zip_set
 from ..cloud.queue import AlreadyQueued, QueueError
@@ -14,7 +16,6 @@ from .scans import list_scans, scan_folder
 
 bp = Blueprint("openscan_cloud", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static")
-MODEL_FILES = ("preview.png", "model.glb", "model.obj", "model.mtl", "texture.png", "report.json")
 
 
 def init_cloud(app, service, url_prefix: str = "/cloud") -> None:
@@ -147,7 +148,7 @@ def save_settings():
 def model_file(name, filename):
     """Files of the unpacked model (preview, glb for the 3D view, obj...)."""
     folder = scan_folder(svc().settings.scans_dir, name)
-    if folder is None or filename not in MODEL_FILES:
+    if folder is None or filename not in SHOWN_FILES:
         abort(404, "no such model file")
     return send_from_directory(result_home(folder) / MODEL_DIR, filename)
 

@@ -2,12 +2,15 @@
 OpenScan2's firmware stores there as one zip each (`<date>_<time>-<name>.zip`)."""
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
 
-from ..cloud.package import IMAGE_SUFFIXES, MANIFEST, PackageError, is_zip_set, zip_photos
+from openscan_protocol import manifest as scan_manifest
+from openscan_protocol import result
+from openscan_protocol.upload import PHOTO_SUFFIXES
+
+from ..cloud.package import PackageError, is_zip_set, zip_photos
 from ..cloud.worker import MODEL_DIR, result_home
 
 
@@ -16,18 +19,16 @@ def scan_info(folder: Path) -> dict | None:
     photos, size = 0, 0
     with os.scandir(folder) as it:
         for f in it:
-            if f.is_file() and f.name.lower().endswith(IMAGE_SUFFIXES):
+            if f.is_file() and f.name.lower().endswith(PHOTO_SUFFIXES):
                 photos += 1
                 size += f.stat().st_size
     if not photos:
         return None
-    manifest, status, created = folder / MANIFEST, None, folder.stat().st_mtime
-    if manifest.is_file():
-        try:
-            data = json.loads(manifest.read_text())
-            status = data.get("status")
-        except (OSError, ValueError):
-            status = "unreadable manifest"
+    status, created = None, folder.stat().st_mtime
+    try:
+        status = (scan_manifest.read(folder) or {}).get("status")
+    except scan_manifest.ManifestError:
+        status = "unreadable manifest"
     return {"name": folder.name, "folder": str(folder), "photos": photos, "size": size,
             "date": time.strftime("%Y-%m-%d %H:%M", time.localtime(created)), "mtime": created,
             "scan_status": status or "photos", **model_files(folder)}
@@ -37,9 +38,9 @@ def model_files(folder: Path) -> dict:
     """Which files of the unpacked model the folder holds: three stats, no photo scan (the
     scan page asks on every status push)."""
     model = result_home(folder) / MODEL_DIR
-    return {"preview": (model / "preview.png").is_file(),
-            "glb": (model / "model.glb").is_file(),
-            "obj": (model / "model.obj").is_file()}
+    return {"preview": (model / result.PREVIEW).is_file(),
+            "glb": (model / result.GLB).is_file(),
+            "obj": (model / result.OBJ).is_file()}
 
 
 def zip_set_info(path: Path) -> dict:

@@ -7,6 +7,9 @@ from pathlib import Path
 
 from flask import Blueprint, abort, jsonify, request, url_for
 
+from openscan_protocol.manifest import SCANNING
+from openscan_protocol.result import PREVIEW
+
 from .. import __version__
 from ..cloud.queue import ACTIVE
 from .blueprint import svc
@@ -39,14 +42,14 @@ def set_view(s: dict) -> dict:
     u = s.get("upload")
     done = bool(u and u["state"] == "done")
     # a zip set's scan_status says why it cannot be sent; a rig scan's says 'scanning' until done
-    sendable = s["photos"] > 0 and s["scan_status"] != "scanning"
+    sendable = s["photos"] > 0 and s["scan_status"] != SCANNING
     return {"name": s["name"], "photos": s["photos"], "size": s["size"], "date": s["date"],
             "scan_status": s["scan_status"], "sendable": sendable, "upload_id": u and u["id"],
             "state": u["state"] if u else "not sent", "percent": round(u["percent"], 1) if u else 0,
             "stage": u and u.get("stage"), "bytes_done": u and u.get("bytes_done"), "error": u and u.get("error"),
             "status": status_text(u) if u or sendable else s["scan_status"], "active": bool(u and u["active"]),
             "result_url": url_for("openscan_cloud.result_zip", name=s["name"]) if done else None,
-            "preview_url": (url_for("openscan_cloud.model_file", name=s["name"], filename="preview.png")
+            "preview_url": (url_for("openscan_cloud.model_file", name=s["name"], filename=PREVIEW)
                             if s["preview"] else None)}
 
 

@@ -4,6 +4,7 @@ the client falls back to sending a cut part again whole and still delivers the e
 from openscan_plugin.cloud.client import CloudClient
 from openscan_plugin.cloud.package import ScanPackage
 from openscan_plugin.cloud.queue import UploadQueue
+from openscan_plugin.cloud.retry import RetryPolicy
 from openscan_plugin.cloud.worker import Worker
 
 from .conftest import make_photos
@@ -20,7 +21,7 @@ def test_plain_protocol_server_with_cuts(tmp_path):
     proxy = CutProxy(plain.port, cuts=[150_000, 260_000, 420_000])
     queue = UploadQueue(tmp_path / "rig" / "uploads.sqlite")
     entry = queue.add(package, proxy.url, TOKEN)
-    worker = Worker(queue, client_factory=lambda *a, **k: CloudClient(*a, backoff=0.01, **k))
+    worker = Worker(queue, retry=RetryPolicy(backoff=0.01))
     try:
         assert worker.process(entry.id)
     finally:

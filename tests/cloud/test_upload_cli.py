@@ -133,3 +133,13 @@ def test_queue_now_send_later(backend, photos, tmp_path):
     r = openscan("upload", "--resume", 1, data_dir=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "done: model in" in r.stdout and (photos / "model" / "model.obj").is_file()
+
+
+def test_upload_of_a_folder_already_being_sent_is_refused(photos, tmp_path):
+    """`openscan upload` queues through the same service as the panel and the daemon: a folder
+    with an upload under way is not queued twice."""
+    args = ("--server", "http://127.0.0.1:9", "--token", "x" * 32, "--no-wait")
+    assert openscan("upload", photos, *args, data_dir=tmp_path).returncode == 0
+    r = openscan("upload", photos, *args, data_dir=tmp_path)
+    assert r.returncode == 1 and "owl is already being sent (upload #1, queued)" in r.stderr
+    assert len(json.loads(openscan("status", "--json", data_dir=tmp_path).stdout)) == 1

@@ -1,6 +1,7 @@
 """The GPIO button on gpiozero's mock pins, wired to the simulated rig and a real backend:
 short press -> a scan -> an upload that reaches done; bounce is one press; a long press cancels
 the scan (nothing is sent) or the upload; the ring light blinks while the queue works."""
+from dataclasses import replace
 import json
 import time
 
@@ -23,8 +24,9 @@ def rig_setup(tmp_path, backend):
     config.write_text(json.dumps({"cloud": {"server": server.url, "token": server.token(),
                                             "part_size": 100_000}}))
     settings = load_settings(str(config), data_dir=tmp_path / "rig", scans_dir=tmp_path / "scans")
+    settings.retry = replace(settings.retry, entry_pause=0.5)   # resume soon after trouble
     service = CloudService(settings)
-    service.start_worker(retry_after=0.5)
+    service.start_worker()
     rig = build_simulated_rig(profile, size=(320, 240))
     made = []
 

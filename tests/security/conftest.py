@@ -2,6 +2,7 @@
 service, its queue worker and a simulated rig), served by the daemon's WebServer on loopback,
 so every request is real HTTP with the headers an attacker's browser would send; and the
 backend's fixtures (real servers on loopback) for the backend's own security tests."""
+from dataclasses import replace
 import json
 import os
 
@@ -31,8 +32,9 @@ class Panel:
         self.scans = tmp_path / "scans"
         make_photos(self.scans / "owl", count=3, size=20_000)
         settings = load_settings(str(self.config), data_dir=tmp_path / "rig", scans_dir=self.scans)
+        settings.retry = replace(settings.retry, entry_pause=0.5)   # resume soon after trouble
         self.service = CloudService(settings)
-        self.service.start_worker(retry_after=0.5)
+        self.service.start_worker()
         self.rig = build_simulated_rig(load_profile("mini"), size=(160, 120)) if rig else None
         self.controller = ScanController(self.rig, self.service) if rig else None
         self.app = create_app(self.service, controller=self.controller)

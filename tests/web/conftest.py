@@ -1,5 +1,6 @@
 """The panel's JSON API in-process (Flask's test client) over the real queue and worker, and a
 real backend per test on loopback."""
+from dataclasses import replace
 import json
 
 import pytest
@@ -21,8 +22,9 @@ def panel(tmp_path, backend):  # noqa: F811  (pytest passes the fixture imported
     config = tmp_path / "rig.json"
     config.write_text(json.dumps({"cloud": {"part_size": 100_000}}))
     settings = load_settings(str(config), data_dir=tmp_path / "rig", scans_dir=scans)
+    settings.retry = replace(settings.retry, entry_pause=0.5)   # resume soon after trouble
     service = CloudService(settings)
-    service.start_worker(retry_after=0.5)
+    service.start_worker()
     app = create_app(service)
     yield app.test_client(), server, token, service, config
     service.stop()

@@ -8,14 +8,15 @@ beside the photos (format: docs/manifest.md, "Ground truth of simulated scans").
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from ..camera import Camera, CameraSettings, Capture, write_atomically
+from openscan_protocol.atomic import commit, write_atomically
+
+from ..camera import Camera, CameraSettings, Capture
 from .renderer import Renderer
 
 ROTOR_AXIS_LAB = np.array([0.0, 1.0, 0.0])      # horizontal, across the optical axis
@@ -163,4 +164,4 @@ def write_mesh(path: Path, *surfaces) -> None:
         mesh += part
     tmp = str(path) + ".part.ply"
     o3d.io.write_triangle_mesh(tmp, mesh, write_ascii=False)
-    os.replace(tmp, path)
+    commit(tmp, path)
