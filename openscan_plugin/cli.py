@@ -10,6 +10,8 @@ from pathlib import Path
 
 import click
 
+from openscan_protocol.manifest import FILENAME as MANIFEST
+
 from .cli_daemon import daemon, panel_password, serve
 from .cli_options import rig_choice, with_profile_options
 from .cli_rig import rig as rig_remote
@@ -82,7 +84,7 @@ def scan(profile, shield, config_file, simulate, points, mode, rings, stack, out
         settings.focus_stack = stack
     plan = None
     if not resume:
-        if (Path(out) / "manifest.json").exists():
+        if (Path(out) / MANIFEST).exists():
             raise click.ClickException(f"{out} already holds a scan: add --resume or pick another --out")
         try:
             ring_list = [float(r) for r in rings.split(",") if r.strip()]
@@ -91,8 +93,8 @@ def scan(profile, shield, config_file, simulate, points, mode, rings, stack, out
             raise click.ClickException(str(exc)) from None
         click.echo(f"{len(plan.points)} positions x {plan.photos_per_point} photo(s), "
                    f"estimated {plan.estimated_duration_s / 60:.1f} min")
-    elif not (Path(out) / "manifest.json").exists():
-        raise click.ClickException(f"nothing to resume: {out} has no manifest.json")
+    elif not (Path(out) / MANIFEST).exists():
+        raise click.ClickException(f"nothing to resume: {out} has no {MANIFEST}")
     rig = _open(choice, last_position=read_position(out) if resume else None)
     bar = tqdm(unit="photo", dynamic_ncols=True)
 

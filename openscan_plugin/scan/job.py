@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from openscan_protocol.manifest import FILENAME as MANIFEST, SCANNING
+
 from .manifest import Manifest
 from .request import ScanRequest
 from .routine import ScanRoutine
@@ -71,14 +73,14 @@ def find_interrupted_scan(scans_dir: Path) -> Optional[ScanJob]:
     showing it as interrupted, so the page offers to continue it; else None."""
     if not scans_dir.is_dir():
         return None
-    manifests = sorted(scans_dir.glob("*/manifest.json"), key=lambda p: p.stat().st_mtime)
+    manifests = sorted(scans_dir.glob(f"*/{MANIFEST}"), key=lambda p: p.stat().st_mtime)
     if not manifests:
         return None
     try:
         manifest = Manifest.load(manifests[-1].parent)
     except Exception:                     # unreadable: the scans list shows it as such
         return None
-    if manifest.data.get("status") != "scanning":
+    if manifest.data.get("status") != SCANNING:
         return None
     job = job_from_manifest(manifests[-1].parent, manifest, state=ScanState.INTERRUPTED, source="earlier run")
     job.finish(manifests[-1].stat().st_mtime)

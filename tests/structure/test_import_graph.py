@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("openscan_plugin", "cloud_backend")
+PACKAGES = ("openscan_plugin", "cloud_backend", "openscan_protocol")
 
 
 def module_names() -> dict[str, Path]:
