@@ -28,21 +28,27 @@ def main(images, masks_dir, sparse, dense_dir, fused, options, progress=no_progr
     """An MVS workspace in `dense_dir` (undistorted photos, depth and normal maps) and the
     fused points in `fused`. masks_dir: object masks `<photo>.png`, used where present."""
     dense_dir = fresh_dir(dense_dir)
+    dense_size = int(options["dense_max_image_size"])   # 0: the photos' size
+    gpu = gpu_enabled(options)
     undistort = pycolmap.UndistortCameraOptions()
-    undistort.max_image_size = int(options["dense_max_image_size"]) or -1   # 0: the photos' size
+    # CPU: the size is the object's, not the photo's (a small object in a 16 MP frame keeps
+    # its detail); each view is then cropped to the object. patch_match_stereo sizes its own.
+    undistort.max_image_size = (dense_size or -1) if gpu else _size_for_object(pycolmap.Reconstruction(sparse), dense_size)
     pycolmap.undistort_images(
         dense_dir, sparse, images, undistort_options=undistort, num_threads=num_threads(options),
     )
     progress(0.08)
     rec = pycolmap.Reconstruction(dense_dir / "sparse")
     masks = _load_masks(masks_dir, rec)
-    if gpu_enabled(options):
+    if gpu:
         method = "patch_match_stereo (CUDA)"
         _patch_match(dense_dir, options)
         _apply_masks(dense_dir, rec, masks)
     else:
         method = "OpenCV SGBM on rectified pairs (CPU)"
-        _cpu_depth_maps(dense_dir, rec, masks, options, lambda f: progress(0.08 + 0.72 * f))
+        rec, masks = crop_to_object(dense_dir, rec, masks)
+        progress(0.12)
+        _cpu_depth_maps(dense_dir, rec, masks, options, lambda f: progress(0.12 + 0.68 * f))
     progress(0.8)
     fusion = pycolmap.StereoFusionOptions()
     fusion.num_threads = num_threads(options)
@@ -68,6 +74,56 @@ def main(images, masks_dir, sparse, dense_dir, fused, options, progress=no_progr
         )
     progress(1.0)
     return {"method": method, "fused_points": int(n_points), "views": rec.num_reg_images()}
+
+
+def _size_for_object(rec, dense_size):
+    """Longest side to undistort the photos at so that the object's crop (object_box) is about
+    `dense_size` px on its longest side: -1 (the photos' own size) when that needs them whole."""
+    ids = list(rec.reg_image_ids())
+    object_px = np.median([max(x1 - x0, y1 - y0) for x0, y0, x1, y1 in (object_box(rec.image(i)) for i in ids)])
+    photo_px = max(max(rec.image(i).camera.width, rec.image(i).camera.height) for i in ids)
+    if dense_size <= 0 or dense_size >= object_px:
+        return -1
+    return int(round(photo_px * dense_size / object_px))
+
+
+def object_box(image, margin=0.15):
+    """(x0, y0, x1, y1): where the view's sparse points are, grown by `margin` of that box on
+    each side (the whole image when it sees too few points)."""
+    w, h = image.camera.width, image.camera.height
+    xy = np.array([p.xy for p in image.points2D if p.has_point3D()])
+    if len(xy) < 20:
+        return 0, 0, w, h
+    lo, hi = np.percentile(xy, 1, axis=0), np.percentile(xy, 99, axis=0)
+    pad = margin * (hi - lo)
+    x0, y0 = np.maximum(np.floor(lo - pad), 0).astype(int)
+    x1, y1 = np.minimum(np.ceil(hi + pad), [w, h]).astype(int)
+    return int(x0), int(y0), int(x1), int(y1)
+
+
+def crop_to_object(dense_dir, rec, masks):
+    """Crop every undistorted view (photo, mask, camera) to its object_box: the depth maps,
+    and fusion's memory, then cover the object only. Returns the cropped model and masks."""
+    cropped = pycolmap.Reconstruction()
+    for i in sorted(rec.reg_image_ids()):
+        image = rec.image(i)
+        x0, y0, x1, y1 = object_box(image)
+        path = dense_dir / "images" / image.name
+        photo = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        cv2.imwrite(str(path), photo[y0:y1, x0:x1], [cv2.IMWRITE_JPEG_QUALITY, 95])
+        if i in masks:
+            masks[i] = masks[i][y0:y1, x0:x1]
+        fx, fy, cx, cy = image.camera.params   # PINHOLE after undistortion
+        camera = pycolmap.Camera(model="PINHOLE", width=x1 - x0, height=y1 - y0,
+                                 params=[fx, fy, cx - x0, cy - y0], camera_id=i)
+        cropped.add_camera_with_trivial_rig(camera)
+        points = pycolmap.Point2DList([pycolmap.Point2D(p.xy - (x0, y0)) for p in image.points2D])
+        cropped.add_image_with_trivial_frame(pycolmap.Image(name=image.name, points2D=points, camera_id=i, image_id=i),
+                                             image.cam_from_world())
+    for point in rec.points3D.values():
+        cropped.add_point3D(point.xyz, point.track, point.color)
+    cropped.write(dense_dir / "sparse")
+    return cropped, masks
 
 
 def _workspace_gb(rec):

@@ -25,7 +25,7 @@ DEFAULTS = {
     "refine_principal_point": True,  # only without camera data in the manifest (nominal or calibrated K)
     "ba_global_growth": 1.6,         # global bundle adjustment each time the model grows by this factor
     # -- dense
-    "dense_max_image_size": None,  # (quality) longest side of the depth maps (px); 0: the photos' own size
+    "dense_max_image_size": None,  # (quality) the object's longest side in the depth maps (px; CPU crops to it); 0: the photos' own size
     "dense_num_neighbors": 2,      # stereo partners per reference view (CPU)
     "sgbm_block_size": 5,          # CPU stereo (OpenCV SGBM): matched window, px
     "sgbm_uniqueness_ratio": 10,   # % by which the best disparity must beat the second
