@@ -54,8 +54,9 @@ def main(images, masks_dir, sparse, dense_dir, fused, options, progress=no_progr
     fusion.num_threads = num_threads(options)
     fusion.min_num_pixels = int(options["fusion_min_num_pixels"])
     # Without the cache, fusion loads every depth map, normal map and photo at once (130
-    # views at 16 MP: ~30 GB); with it, at most `fusion_cache_gb`. The cache re-reads maps
-    # (templeRing: 125 s instead of 50 s), so it is used only when the maps would not fit.
+    # uncropped views at 16 MP: ~39 GB); with it, at most `fusion_cache_gb`. The cache re-reads
+    # maps (templeRing: 125 s instead of 50 s; the 130-view rig scan's 2.5 GB of crops: ~19 min
+    # instead of 50 s), so it is used only when the maps would not fit.
     fusion.cache_size = float(options["fusion_cache_gb"])
     fusion.use_cache = _workspace_gb(rec) > fusion.cache_size
     # Normals from SGBM depth gradients differ by 10-20 degrees between views, and

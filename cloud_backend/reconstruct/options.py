@@ -31,7 +31,7 @@ DEFAULTS = {
     "sgbm_uniqueness_ratio": 10,   # % by which the best disparity must beat the second
     "sgbm_max_disparity_fraction": 0.48,  # disparity search cap, share of the photo's width (384 px at 800)
     "fusion_min_num_pixels": 3,
-    "fusion_cache_gb": 2.0,        # depth maps and photos fusion holds at once (LRU): memory independent of the count
+    "fusion_cache_gb": 4.0,        # above this, fusion holds the maps through an LRU cache of this size (slow, bounded)
     # -- mesh
     "poisson_depth": None,         # (quality) deepest octree (8: 256^3); the points' spacing picks the depth below it
     "trim_spacings": 10,           # drop Poisson surface farther than this many point spacings from the points
