@@ -160,7 +160,6 @@ def _view_depth(dense_dir, rec, i, partners, mask, options):
     ref = rec.image(i)
     k_ref = ref.camera.calibration_matrix()
     near, far = _depth_range(rec, ref)
-    roi = _object_roi(rec, ref)
     img_ref = gray(i)
     depths = []
     for j in partners:
@@ -168,7 +167,7 @@ def _view_depth(dense_dir, rec, i, partners, mask, options):
         rel = src.cam_from_world() * ref.cam_from_world().inverse()
         depths.append(stereo_cpu.pair_depth(
             img_ref, gray(j), k_ref, src.camera.calibration_matrix(),
-            rel.rotation.matrix(), rel.translation, (near, far), roi, options,
+            rel.rotation.matrix(), rel.translation, (near, far), None, options,   # the view is the object's crop
         ))
     depth = stereo_cpu.combine(depths) if depths else np.zeros(img_ref.shape, np.float32)
     depth[(depth < near * 0.5) | (depth > far * 2)] = 0
@@ -237,18 +236,6 @@ def _depth_range(rec, image):
     z = (pts @ pose.rotation.matrix().T + pose.translation)[:, 2]
     z = z[z > 0]
     return float(np.percentile(z, 1)) * 0.8, float(np.percentile(z, 99)) * 1.25
-
-
-def _object_roi(rec, image, margin=0.15):
-    """Bounding box of the view's sparse points, grown by `margin` of the image size."""
-    xy = np.array([p.xy for p in image.points2D if p.has_point3D()])
-    w, h = image.camera.width, image.camera.height
-    if len(xy) < 20:
-        return (0, 0, w, h)
-    lo, hi = np.percentile(xy, 1, axis=0), np.percentile(xy, 99, axis=0)
-    pad = margin * np.array([w, h])
-    lo, hi = np.maximum(lo - pad, 0), np.minimum(hi + pad, [w, h])
-    return (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
 
 
 def _load_masks(masks_dir, rec):
