@@ -66,11 +66,17 @@ class NodeRed:
             self.proc = subprocess.Popen(["node", str(red), "--userDir", str(user_dir),
                                           "--settings", str(user_dir / "settings.js")],
                                          stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+        # ready once the admin API answers: "Started flows" can be logged before the port listens
         deadline = time.monotonic() + 90
-        while "Started flows" not in self.log.read_text():
+        while not self._answers():
             assert self.proc.poll() is None and time.monotonic() < deadline, self.log.read_text()
             time.sleep(0.3)
-        requests.get(self.url + "/settings", timeout=10).raise_for_status()
+
+    def _answers(self) -> bool:
+        try:
+            return requests.get(self.url + "/settings", timeout=10).ok
+        except requests.ConnectionError:
+            return False
 
     def stop(self):
         self.proc.terminate()
