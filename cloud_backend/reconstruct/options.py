@@ -7,6 +7,11 @@ import os
 
 DEFAULTS = {
     "quality": "standard",         # 'preview' | 'standard' | 'high': a row of QUALITY, see below
+    # -- per-scan choices (openscan_protocol.options; sent with createProject)
+    "texture": True,               # False: no texture, no textured files
+    "masking": "auto",             # 'auto': masks when the upload has them | 'off' | 'masks': required
+    "objecttype": "object",        # 'object': isolate the object, close the print surface | 'scene'
+    "formats": ["obj", "glb", "stl", "ply"],  # files in the result zip (openscan_protocol.result.FORMATS)
     # -- features / matching
     "max_image_size": None,        # (quality) longest side SIFT sees (px); CPU SIFT+matching dominate big photos
     "upsample_below": 1000,        # SIFT doubles images smaller than this (px) to find enough features
