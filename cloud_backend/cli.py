@@ -1,14 +1,12 @@
 """`openscan-cloud`: run the server and the worker, and administer tokens and projects."""
 import logging
-import signal
-from pathlib import Path
 
 import click
 from sqlalchemy import select
 
 from . import config, projects, redact, tokens
 from .jobs import dispatch
-from .db import Database
+from .db import Database, SchemaError
 from .models import Project, Token, TokenRequest
 from .storage import open_store
 
@@ -24,9 +22,18 @@ class Context:
             self._settings = config.load(self.overrides)
         return self._settings
 
+    @property
+    def job_queue(self):
+        return dispatch.job_queue(self.settings)
+
     def database(self):
+        """The database, refused with a clear error when `migrate` has not brought its schema
+        up to this version."""
         db = Database(self.settings["DATABASE_URL"])
-        db.upgrade()
+        try:
+            db.check_schema()
+        except SchemaError as e:
+            raise click.ClickException(str(e)) from None
         return db
 
 
@@ -61,9 +68,24 @@ def serve(ctx, host, port, threads, no_worker, data_dir):
     from .server import serve as run_server
     if data_dir:
         ctx.overrides["DATA_DIR"] = data_dir
-    ctx.database()  # migrate once, before any process uses the schema
-    embedded = ctx.settings["JOB_QUEUE"] == "embedded" and not no_worker
+    if not no_worker:  # the one-box server: it is its own deployment step
+        _migrate(ctx)
+    ctx.database()
+    embedded = ctx.job_queue.runs_inside_serve and not no_worker
     run_server(ctx.settings, host, port, threads=threads, embedded_worker=embedded)
+
+
+@main.command()
+@pass_ctx
+def migrate(ctx):
+    """Create the database schema or bring it to this version (run once per upgrade, before
+    the API and the workers start; `serve` with its own worker does it itself)."""
+    _migrate(ctx)
+    click.echo("database schema is up to date")
+
+
+def _migrate(ctx):
+    Database(ctx.settings["DATABASE_URL"]).upgrade()
 
 
 @main.command()
@@ -71,15 +93,7 @@ def serve(ctx, host, port, threads, no_worker, data_dir):
 def worker(ctx):
     """Process queued jobs, one at a time, until SIGTERM (a Celery worker when JOB_QUEUE=celery)."""
     ctx.database()
-    if ctx.settings["JOB_QUEUE"] == "celery":
-        from .jobs.celery_app import worker_main
-        worker_main(ctx.settings)
-        return
-    from .jobs.worker import Worker
-    w = Worker(ctx.settings)
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: w.stop())
-    w.run()
+    ctx.job_queue.run_worker()
 
 
 @main.command()
@@ -87,11 +101,10 @@ def worker(ctx):
 def beat(ctx):
     """With JOB_QUEUE=celery: the periodic tasks (re-send jobs of dead workers, expire old
     projects). Run exactly one."""
-    if ctx.settings["JOB_QUEUE"] != "celery":
-        raise click.ClickException("beat is for JOB_QUEUE=celery; the embedded worker does this itself")
-    from .jobs.celery_app import make_app
-    make_app(ctx.settings).Beat(loglevel="INFO", schedule=str(
-        Path(ctx.settings["DATA_DIR"]) / "celerybeat-schedule")).run()
+    try:
+        ctx.job_queue.run_beat()
+    except ValueError as e:
+        raise click.ClickException(str(e)) from None
 
 
 # --- tokens -----------------------------------------------------------------------------------
@@ -277,7 +290,7 @@ def project_reset(ctx, ref):
         task_ids = projects.reset(session, ctx.settings, open_store(ctx.settings), p)
         click.echo(f"project {p.id} {p.name!r} reset")
     for task_id in task_ids:
-        dispatch.cancel(ctx.settings, task_id)
+        ctx.job_queue.cancel(task_id)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
@@ -39,12 +41,31 @@ class Database:
             session.close()
 
     def upgrade(self):
-        """Bring the schema to the newest migration (idempotent)."""
-        cfg = Config()
-        cfg.set_main_option("script_location", str(MIGRATIONS))
+        """Bring the schema to the newest migration (idempotent): `openscan-cloud migrate`."""
+        cfg = _alembic_config()
         with self.engine.begin() as connection:
             cfg.attributes["connection"] = connection
             command.upgrade(cfg, "head")
+
+    def check_schema(self):
+        """Raise SchemaError unless the schema is at the newest migration: the API and the
+        workers use it, only `migrate` changes it."""
+        head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+        with self.engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+        if current != head:
+            raise SchemaError(f"the database schema is at {current or 'nothing yet'} and this version "
+                              f"needs {head}: run `openscan-cloud migrate` first")
+
+
+class SchemaError(RuntimeError):
+    pass
+
+
+def _alembic_config():
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
 
 
 def _sqlite_pragmas(dbapi_connection, _record):

@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 from .. import __version__, config, redact
 from ..db import Database
 from ..diskfull import is_disk_full
+from ..jobs.dispatch import job_queue
 from ..links import LinkError, LinkSigner
 from ..projects import ProtocolError
 from ..storage import open_store
@@ -29,10 +30,10 @@ def create_app(overrides=None):
         API_TITLE="OpenScan Cloud", API_VERSION=__version__, OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json")
     db = Database(settings["DATABASE_URL"])
-    db.upgrade()
+    db.check_schema()
     app.extensions["openscan_cloud"] = Services(
         settings=settings, db=db, store=open_store(settings),
-        links=LinkSigner(settings["SECRET_KEY"]))
+        links=LinkSigner(settings["SECRET_KEY"]), job_queue=job_queue(settings))
 
     api = _Api(app, spec_kwargs={"components": {"securitySchemes": {
         "basic": {"type": "http", "scheme": "basic"}}}})

@@ -15,6 +15,7 @@ class Services:
     db: Database
     store: object
     links: LinkSigner
+    job_queue: object  # jobs.dispatch: EmbeddedQueue or CeleryQueue, chosen once
 
 
 def services() -> Services:

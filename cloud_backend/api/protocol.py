@@ -8,7 +8,7 @@ from werkzeug.exceptions import Unauthorized
 from openscan_protocol import status as project_status
 
 from .. import projects, ratelimit, tokens
-from ..jobs import dispatch, queue
+from ..jobs import queue
 from ..projects import ProtocolError
 from . import schemas
 from .context import external_url, services
@@ -143,7 +143,7 @@ def reset_project(args):
         project = projects.find(session, _token(session, args["token"]), args["project"])
         task_ids = projects.reset(session, svc.settings, svc.store, project)
     for task_id in task_ids:
-        dispatch.cancel(svc.settings, task_id)
+        svc.job_queue.cancel(task_id)
     return {}
 
 
@@ -158,7 +158,7 @@ def start_project(args):
         project = projects.find(session, _token(session, args["token"]), args["project"])
         job_id = projects.start(session, svc.store, svc.settings, project)
     if job_id is not None:
-        dispatch.enqueue(svc.settings, svc.db, job_id)  # after the commit: the job row exists
+        svc.job_queue.enqueue(svc.db, job_id)  # after the commit: the job row exists
     return {"status": project_status.INITIALIZED}
 
 

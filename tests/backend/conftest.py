@@ -24,8 +24,8 @@ def start_server(tmp_path):
 
 @pytest.fixture
 def app(tmp_path):
-    from cloud_backend.api import create_app
-    return create_app({"DATA_DIR": str(tmp_path / "data"), "PART_SIZE": 1000})
+    from .helpers import migrated_app
+    return migrated_app({"DATA_DIR": str(tmp_path / "data"), "PART_SIZE": 1000})
 
 
 @pytest.fixture(scope="module")

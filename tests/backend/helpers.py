@@ -7,9 +7,17 @@ import zipfile
 import requests
 from PIL import Image
 
-from cloud_backend import images
+from cloud_backend import config, images
+from cloud_backend.db import Database
 
 AUTH = ("openscan", "free")
+
+
+def migrated_app(overrides):
+    """The API app on a database that `openscan-cloud migrate` has set up, as deployed."""
+    from cloud_backend.api import create_app
+    Database(config.load(overrides)["DATABASE_URL"]).upgrade()
+    return create_app(overrides)
 
 
 def jpeg_bytes(seed, size=(64, 48), quality=90):

@@ -36,6 +36,8 @@ class Server:
             for k, v in (settings or {}).items()}}
         args = [sys.executable, "-m", "cloud_backend.cli", "serve", "--host", "127.0.0.1",
                 "--port", str(self.port), "--data-dir", str(self.data_dir)]
+        if not worker:  # a deployment's explicit step; `serve` with its worker migrates itself
+            cli(self.data_dir, "migrate", env=self._cloud_env())
         self.log = open(self.data_dir / "server.log", "ab")
         self.process = subprocess.Popen(args + ([] if worker else ["--no-worker"]), env=self.env,
                                         stdout=self.log, stderr=subprocess.STDOUT)
@@ -56,8 +58,10 @@ class Server:
         args = ["token", "create", "--mail", "rig@example.org"]
         for key, value in limits.items():
             args += [f"--{key.replace('_', '-')}", value]
-        return cli(self.data_dir, *args, env={k: v for k, v in self.env.items()
-                                              if k.startswith("OPENSCAN_CLOUD_")}).strip().splitlines()[-1]
+        return cli(self.data_dir, *args, env=self._cloud_env()).strip().splitlines()[-1]
+
+    def _cloud_env(self):
+        return {k: v for k, v in self.env.items() if k.startswith("OPENSCAN_CLOUD_")}
 
     def kill_everything(self):
         """A power cut: SIGKILL the server, its workers and their jobs at once."""

@@ -6,14 +6,14 @@ schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, settings  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
 
-from cloud_backend.api import create_app  # noqa: E402
+from tests.backend.helpers import migrated_app  # noqa: E402
 
 
 def _app_and_token():
     import tempfile
 
     from cloud_backend import tokens
-    app = create_app({"DATA_DIR": tempfile.mkdtemp(prefix="fuzz"), "PART_SIZE": 1000})
+    app = migrated_app({"DATA_DIR": tempfile.mkdtemp(prefix="fuzz"), "PART_SIZE": 1000})
     services = app.extensions["openscan_cloud"]
     with services.db.session() as session:
         _, token = tokens.create(session, services.settings, "fuzz@example.org")

@@ -104,11 +104,32 @@ def test_admin_cli_manages_tokens_credit_and_projects(start_server, tmp_path):
     assert client.call("getTokenInfo").status_code == 400
 
 
-def test_cli_errors_are_one_clear_line(tmp_path):
+def _admin(data_dir, *args):
     import subprocess
     import sys
-    r = subprocess.run([sys.executable, "-m", "cloud_backend.cli", "--data-dir", str(tmp_path),
-                        "credit", "add", "99", "10"], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "cloud_backend.cli", "--data-dir", str(data_dir),
+                           *args], capture_output=True, text=True)
+
+
+def test_the_schema_changes_only_in_the_explicit_migrate_step(tmp_path):
+    from cloud_backend.api import create_app
+    from cloud_backend.db import SchemaError
+
+    r = _admin(tmp_path, "token", "list")
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    assert re.fullmatch(r"Error: the database schema is at nothing yet and this version needs \w+: "
+                        r"run `openscan-cloud migrate` first", r.stderr.strip().splitlines()[-1])
+    with pytest.raises(SchemaError, match="openscan-cloud migrate"):
+        create_app({"DATA_DIR": str(tmp_path)})
+
+    assert _admin(tmp_path, "migrate").stdout.strip() == "database schema is up to date"
+    assert _admin(tmp_path, "token", "list").returncode == 0
+    assert create_app({"DATA_DIR": str(tmp_path)})
+
+
+def test_cli_errors_are_one_clear_line(tmp_path):
+    assert _admin(tmp_path, "migrate").returncode == 0
+    r = _admin(tmp_path, "credit", "add", "99", "10")
     assert r.returncode != 0 and "no token '99'" in r.stderr
     # one line, no traceback; the database set-up may log INFO lines before it
     assert "Traceback" not in r.stderr

@@ -64,6 +64,7 @@ def test_rig_daemon_is_a_hardened_notify_service():
 def test_backend_units_split_api_and_workers():
     api, worker = load("openscan-cloud-api.service")["Service"], load("openscan-cloud-worker@.service")["Service"]
     assert "--no-worker" in api["ExecStart"] and worker["ExecStart"].endswith("worker")
+    assert api["ExecStartPre"].endswith(" migrate")  # the one step that changes the schema
     for s in (api, worker):
         assert s["User"] == "openscan-cloud" and s["ProtectSystem"] == "strict"
         assert s["Restart"] == "on-failure" and s["NoNewPrivileges"] == "yes"
