@@ -52,3 +52,11 @@ def test_unknown_routes_and_methods_answer_json(app):
     assert client.get("/nope").get_json()["error"]
     r = client.delete("/status")
     assert r.status_code == 405 and r.get_json()["error"]
+
+
+def test_an_unknown_job_queue_is_refused_when_the_app_is_built(tmp_path):
+    import pytest
+
+    from .helpers import migrated_app
+    with pytest.raises(ValueError, match="JOB_QUEUE must be one of embedded, celery, not 'rabbitmq'"):
+        migrated_app({"DATA_DIR": str(tmp_path), "JOB_QUEUE": "rabbitmq"})
