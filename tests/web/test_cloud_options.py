@@ -140,3 +140,23 @@ def test_form_in_the_browser(rig):
     (entry,) = service.queue.list()
     assert entry.cloud_options["objecttype"] == "scene" and entry.cloud_options["quality"] == "high"
     assert stored(config)["objecttype"] == "object"
+
+
+def test_send_again_with_other_options(rig):
+    """After a server refused an option: Send again (reset) with the form's choices."""
+    from tests.cloud.plain_server import PlainServer
+    app, service, config = rig
+    plain = PlainServer("T" * 32)
+    try:
+        service.settings.server = plain.url
+        client = app.test_client()
+        entry = client.post("/cloud/api/scans/owl/upload", json={"options": {"masking": "masks"}}).get_json()
+        service.queue.update(entry["id"], state="failed", error="createProject: masking 'masks' needs masks")
+        r = client.post(f"/cloud/api/uploads/{entry['id']}/reset", json={"options": {"masking": "off"}})
+        assert r.status_code == 200, r.get_json()
+        assert r.get_json()["state"] == "queued" and r.get_json()["options"]["masking"] == "off"
+        r = client.post(f"/cloud/api/uploads/{entry['id']}/reset", json={"options": {"masking": "x"}})
+        assert r.status_code == 400 and "masking must be one of" in r.get_json()["error"]
+        assert service.queue.get(entry["id"]).cloud_options["masking"] == "off"
+    finally:
+        plain.stop()

@@ -39,6 +39,8 @@
     } catch (e) { msg.textContent = e.message; msg.className = "error"; }
   });
 
-  window.uploadOptions = read;            // cloud.js sends these with Upload and Send again
-  call().then((s) => show(s.options)).catch((e) => { msg.textContent = e.message; msg.className = "error"; });
+  // once the form shows the rig's defaults, cloud.js sends its choices with Upload and Send
+  // again (before that, or if loading failed, uploads get the rig's defaults on the server)
+  call().then((s) => { show(s.options); window.uploadOptions = read; })
+    .catch((e) => { msg.textContent = e.message; msg.className = "error"; });
 })();
