@@ -12,10 +12,12 @@ import time
 import click
 
 from openscan_protocol import status as project_status
+from openscan_protocol.options import DEFAULTS, MASKING, OBJECTTYPE, QUALITY
 
 from .client import CloudClient, CloudError
 from .package import PackageError
 from .queue import ACTIVE, QueueError, UploadQueue
+from .scan_options import CONSENT_TEXT, OptionsError, check_webhook, describe as describe_options, parse_formats
 from .service import CloudService
 from .settings import load_settings
 from .worker import Worker, fetch_result
@@ -39,6 +41,56 @@ def with_cloud_options(f=None, *, config=True):
             f = option(f)
         return f
     return wrap(f) if f is not None else wrap
+
+
+def _formats(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return parse_formats(value)
+    except OptionsError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _webhook(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return check_webhook(value)
+    except OptionsError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _default(key) -> str:
+    value = DEFAULTS[key]
+    return ",".join(value) if isinstance(value, tuple) else str(value).lower() if isinstance(value, bool) else value
+
+
+# the per-scan cloud options (openscan_protocol.options); not given: the rig's defaults
+# (`cloud.scan_options`, set in the panel), else the server's
+scan_option_flags = [
+    click.option("--quality", type=click.Choice(QUALITY),
+                 help=f"reconstruction quality (default {_default('quality')})"),
+    click.option("--texture/--no-texture", default=None, help="a textured model (default: textured)"),
+    click.option("--masking", type=click.Choice(MASKING),
+                 help="auto: the server isolates the object; off; masks: use masks/<image>.png from the "
+                      f"folder (default {_default('masking')})"),
+    click.option("--objecttype", type=click.Choice(OBJECTTYPE),
+                 help=f"object: an object on the turntable; scene: no object isolation (default "
+                      f"{_default('objecttype')})"),
+    click.option("--formats", callback=_formats, metavar="LIST",
+                 help=f"comma-separated result formats (default {_default('formats')})"),
+    click.option("--notify/--no-notify", default=None, help="e-mail when done or failed (default: yes)"),
+    click.option("--webhook", callback=_webhook, metavar="URL",
+                 help="an http(s) URL that gets a signed POST when done or failed ('' for none)"),
+    click.option("--consent/--no-consent", default=None, help=CONSENT_TEXT + " (default: no)"),
+]
+
+
+def with_scan_options(f):
+    for option in reversed(scan_option_flags):
+        f = option(f)
+    return f
 
 
 def describe(e) -> str:
@@ -137,9 +189,15 @@ def register(main: click.Group) -> None:
               help="bytes per part (only for servers configured with another PART_SIZE)")
 @click.option("--resume", "resume_id", type=int, help="continue queued upload #ID in the foreground")
 @click.option("--no-wait", is_flag=True, help="only queue it (the daemon sends it)")
-def upload(server, token, data_dir, config_file, folder, part_size, resume_id, no_wait):
+@with_scan_options
+def upload(server, token, data_dir, config_file, folder, part_size, resume_id, no_wait, **chosen):
     """Send a folder of photos (a rig scan or any .jpg/.png folder) to OpenScanCloud and fetch
-    the model into FOLDER/model/."""
+    the model into FOLDER/model/. The cloud options not given here are the rig's defaults
+    (the panel's scan settings, `cloud.scan_options` in the rig config)."""
+    chosen = {k: v for k, v in chosen.items() if v is not None}
+    if resume_id is not None and chosen:
+        raise click.UsageError(f"--{next(iter(chosen))} is for new uploads; --resume continues upload "
+                               f"#{resume_id} with the options it was queued with")
     settings = load_settings(config_file, server=server, token=token, part_size=part_size,
                              data_dir=data_dir)
     service = CloudService(settings)
@@ -152,11 +210,12 @@ def upload(server, token, data_dir, config_file, folder, part_size, resume_id, n
         if folder is None:
             raise click.UsageError("give a FOLDER (or --resume ID)")
         try:
-            entry = service.enqueue(folder)
+            entry = service.enqueue(folder, chosen)
         except (PackageError, QueueError) as exc:
             raise click.ClickException(str(exc)) from None
         click.echo(f"#{entry.id} {entry.label}: {entry.photos} photos, {entry.size / 1e6:.1f} MB in "
-                   f"{entry.parts} part(s) -> {entry.server} as {entry.project}")
+                   f"{entry.parts} part(s) -> {entry.server} as {entry.project}; options: "
+                   f"{describe_options(entry.cloud_options)}")
     if not no_wait:
         work_in_foreground(service, entry.id)
 

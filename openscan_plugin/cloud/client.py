@@ -123,9 +123,25 @@ class CloudClient:
                              f"{info['credit'] / 1e6:.1f} MB left")
         return info
 
-    def create_project(self, project: str, photos: int, parts: int, filesize: int) -> list[str]:
-        links = self.call("createProject", project=project, photos=photos, parts=parts,
-                          filesize=filesize)["ulink"]
+    def create_project(self, project: str, photos: int, parts: int, filesize: int,
+                       options: Optional[dict] = None) -> list[str]:
+        """createProject; `options` (the scan's cloud options) go along as the extra query
+        parameters of openscan_protocol.options, only those that differ from the defaults.
+        A 400 that names one is a CloudError saying which and what the server accepts."""
+        from .scan_options import OptionsError, to_params
+        try:
+            extra = to_params(options)
+        except OptionsError as exc:          # a queue entry edited by hand: no retry can help
+            raise CloudError(f"the scan's cloud options: {exc}") from None
+        try:
+            links = self.call("createProject", project=project, photos=photos, parts=parts,
+                              filesize=filesize, **extra)["ulink"]
+        except CloudError as exc:
+            if exc.status == 400 and any(k in str(exc) for k in extra):
+                raise CloudError(f"{exc} (the scan's cloud options: "
+                                 f"{', '.join(f'{k}={v}' for k, v in extra.items())}; change them and "
+                                 "send it again)", 400) from None
+            raise
         if len(links) != parts:
             raise CloudError(f"createProject gave {len(links)} upload links for {parts} parts")
         return links

@@ -44,7 +44,8 @@ CREATE TABLE IF NOT EXISTS uploads (
     dlink TEXT,
     result TEXT,
     created REAL NOT NULL,
-    updated REAL NOT NULL
+    updated REAL NOT NULL,
+    options TEXT
 );
 CREATE INDEX IF NOT EXISTS uploads_state ON uploads(state);
 CREATE INDEX IF NOT EXISTS uploads_folder ON uploads(folder, id);
@@ -75,10 +76,18 @@ class Entry:
     result: Optional[str]
     created: float
     updated: float
+    options: Optional[str] = None    # JSON: the scan's cloud options (cloud/scan_options.py)
+
+    @property
+    def cloud_options(self) -> dict:
+        """The options this upload was queued with ({} for entries from before they existed:
+        the server's defaults)."""
+        return json.loads(self.options) if self.options else {}
 
     def public(self) -> dict:
         """What UIs see (never the token)."""
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("token", "snapshot")}
+        d["options"] = self.cloud_options
         d["active"] = self.state in ACTIVE
         return d
 
@@ -103,6 +112,9 @@ class UploadQueue:
         with self._db() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
+            columns = {r["name"] for r in db.execute("PRAGMA table_info(uploads)")}
+            if "options" not in columns:             # a queue from before per-scan options
+                db.execute("ALTER TABLE uploads ADD COLUMN options TEXT")
 
     @contextmanager
     def _db(self):
@@ -113,8 +125,10 @@ class UploadQueue:
         finally:
             db.close()
 
-    def add(self, package, server: str, token: str, label: Optional[str] = None) -> Entry:
-        """Queue a packaged folder (its file list is snapshotted now)."""
+    def add(self, package, server: str, token: str, label: Optional[str] = None,
+            options: Optional[dict] = None) -> Entry:
+        """Queue a packaged folder (its file list is snapshotted now) with its cloud options
+        (checked by the caller, see CloudService.enqueue), kept with the entry for every retry."""
         if not server or not token:
             raise QueueError("no server/token: give --server and --token or set them in the rig config")
         folder = str(Path(package.folder).resolve())
@@ -123,9 +137,10 @@ class UploadQueue:
         with self._db() as db:
             cur = db.execute(
                 "INSERT INTO uploads (folder, label, server, token, project, part_size, snapshot, photos,"
-                " size, parts, created, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                " size, parts, created, updated, options) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (folder, label, server.rstrip("/"), token, unique_name(label), package.part_size,
-                 json.dumps(package.snapshot()), package.photos, package.size, package.parts, now, now))
+                 json.dumps(package.snapshot()), package.photos, package.size, package.parts, now, now,
+                 json.dumps(options) if options is not None else None))
             return self.get(cur.lastrowid)
 
     def get(self, entry_id: int) -> Entry:
@@ -192,21 +207,25 @@ class UploadQueue:
 
     # -- user actions -------------------------------------------------------------------------
     def retry(self, entry_id: int) -> Entry:
-        """A failed or cancelled entry goes back to work where it stopped (same project)."""
+        """A failed or cancelled entry goes back to work where it stopped (same project, same
+        options; new options need a new project: `reset`)."""
         e = self.get(entry_id)
         if e.state not in ("failed", "cancelled"):
             raise QueueError(f"upload #{entry_id} is {e.state}; only failed or cancelled ones can be retried")
         self.update(entry_id, state="uploading" if e.parts_done or e.bytes_done else "queued", error=None)
         return self.get(entry_id)
 
-    def reset(self, entry_id: int, snapshot: Optional[dict] = None) -> Entry:
-        """Start over with a fresh project name (the worker creates it). The caller resets the
-        old project on the server (see worker.reset_remote) so its credit comes back."""
+    def reset(self, entry_id: int, snapshot: Optional[dict] = None, options: Optional[dict] = None) -> Entry:
+        """Start over with a fresh project name (the worker creates it), with new cloud `options`
+        when given. The caller resets the old project on the server (see worker.reset_entry) so
+        its credit comes back."""
         e = self.get(entry_id)
         values = dict(state="queued", project=unique_name(e.label), parts_done=0, bytes_done=0,
                       stage=None, progress=None, error=None, dlink=None, result=None)
         if snapshot:
             values.update(snapshot)
+        if options is not None:
+            values["options"] = json.dumps(options)
         self.update(entry_id, **values)
         return self.get(entry_id)
 

@@ -60,13 +60,16 @@ class CloudService:
         self._lock.release()
 
     # -- actions ------------------------------------------------------------------------------
-    def enqueue(self, folder) -> Entry:
-        """The one way a folder enters the queue: refused while an upload of it is under way."""
+    def enqueue(self, folder, options=None) -> Entry:
+        """The one way a folder enters the queue: refused while an upload of it is under way.
+        `options`: this scan's cloud options over the rig-wide defaults (None: the defaults, as
+        the daemon and the GPIO button send); checked before anything is queued."""
+        resolved = self.settings.resolved_options(options)
         for e in self.queue.list(folder):
             if e.state in ACTIVE:
                 raise AlreadyQueued(f"{Path(folder).name} is already being sent (upload #{e.id}, {e.state})")
         package = ScanPackage.from_folder(folder, self.settings.part_size)
-        entry = self.queue.add(package, self.settings.server, self.settings.token)
+        entry = self.queue.add(package, self.settings.server, self.settings.token, options=resolved)
         self._wake()
         return entry
 
@@ -81,10 +84,14 @@ class CloudService:
         self._wake()
         return entry
 
-    def reset(self, entry_id: int) -> Entry:
+    def reset(self, entry_id: int, options=None) -> Entry:
+        """Start over; with `options`, under new cloud options (the entry's own, changed)."""
+        if options is not None:
+            from .scan_options import resolve
+            options = resolve(self.queue.get(entry_id).cloud_options, options)
         if self.worker:
             self.worker.cancel_current(entry_id)
-        entry = reset_entry(self.queue, entry_id, self.settings.retry)
+        entry = reset_entry(self.queue, entry_id, self.settings.retry, options=options)
         self._wake()
         return entry
 

@@ -137,7 +137,8 @@ class Worker:
         first = e.parts_done
         if info is None:                               # new, or reset on the server meanwhile
             client.preflight(package.photos, package.size)
-            links = client.create_project(e.project, package.photos, package.parts, package.size)
+            links = client.create_project(e.project, package.photos, package.parts, package.size,
+                                          options=e.cloud_options)
             first = 0
         elif info.get("status") == project_status.CREATED:
             links = info.get("ulink") or []
@@ -194,9 +195,9 @@ class Worker:
             raise Cancelled()
 
 
-def reset_entry(queue: UploadQueue, entry_id: int, retry: RetryPolicy) -> Entry:
+def reset_entry(queue: UploadQueue, entry_id: int, retry: RetryPolicy, options: Optional[dict] = None) -> Entry:
     """Start an entry over: reset its project on the server (credit back, parts gone) and
-    queue the folder as it is now under a new project name."""
+    queue the folder as it is now under a new project name (with new cloud `options` if given)."""
     e = queue.get(entry_id)
     client = CloudClient(e.server, e.token, retry=retry)
     try:
@@ -206,7 +207,7 @@ def reset_entry(queue: UploadQueue, entry_id: int, retry: RetryPolicy) -> Entry:
         client.close()
     package = ScanPackage.from_folder(e.folder, e.part_size)
     return queue.reset(entry_id, dict(snapshot=json.dumps(package.snapshot()), photos=package.photos,
-                                      size=package.size, parts=package.parts))
+                                      size=package.size, parts=package.parts), options=options)
 
 
 def fetch_result(client: CloudClient, dlink: str, folder, project: str,

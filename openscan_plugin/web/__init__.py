@@ -7,10 +7,12 @@ from __future__ import annotations
 from flask import Flask
 
 from .blueprint import bp, init_cloud
+from .cloud_options import bp as options_bp
 from .guard import protect
 from .sets_api import bp as sets_bp
 
 bp.register_blueprint(sets_bp)        # the sets by name: /cloud/api/sets, /cloud/api/health
+bp.register_blueprint(options_bp)     # the scan settings: /cloud/api/scan-options
 
 
 def create_app(service, url_prefix: str = "/cloud", controller=None) -> Flask:

@@ -12,6 +12,7 @@ from ..cloud.client import CloudError
 from ..cloud.package import PackageError, is_zip_set
 from ..cloud.queue import AlreadyQueued, QueueError
 from ..cloud.worker import MODEL_DIR, RESULT_DIR, result_home
+from .cloud_options import request_options
 from .scans import list_scans, scan_folder
 
 bp = Blueprint("openscan_cloud", __name__, template_folder="templates", static_folder="static",
@@ -76,14 +77,14 @@ def upload(name):
     folder = scan_folder(svc().settings.scans_dir, name)
     if folder is None:
         abort(404, f"no scan named {name!r}")
-    entry = svc().enqueue(folder)
+    entry = svc().enqueue(folder, request_options())
     return jsonify(svc().view(entry)), 202
 
 
 @bp.post("/api/upload")
 def upload_folder():
     """Queue any folder below the scans dir, nested too (OpenScan3: projects/<name>/scanNN):
-    JSON {"folder": "<absolute path or path relative to the scans dir>"}."""
+    JSON {"folder": "<absolute path or path relative to the scans dir>", "options": {...}}."""
     data = request.get_json(silent=True) or {}
     root = svc().settings.scans_dir.resolve()
     if not isinstance(data.get("folder"), str) or not data["folder"]:
@@ -91,7 +92,7 @@ def upload_folder():
     folder = (root / data["folder"]).resolve()
     if not folder.is_relative_to(root) or not (folder.is_dir() or is_zip_set(folder)):
         return _error(f"{data['folder']} is not a folder below {root}")
-    entry = svc().enqueue(folder)
+    entry = svc().enqueue(folder, request_options())
     return jsonify(svc().view(entry)), 202
 
 
@@ -110,6 +111,8 @@ def upload_action(entry_id, action):
     actions = {"cancel": svc().cancel, "retry": svc().retry, "reset": svc().reset}
     if action not in actions:
         abort(404, f"unknown action {action!r}; use cancel, retry or reset")
+    if action == "reset":                 # start over, with new options if the request sends any
+        return jsonify(svc().view(svc().reset(entry_id, request_options())))
     return jsonify(svc().view(actions[action](entry_id)))
 
 

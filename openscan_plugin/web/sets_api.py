@@ -13,6 +13,7 @@ from openscan_protocol.result import PREVIEW
 from .. import __version__
 from ..cloud.queue import ACTIVE
 from .blueprint import svc
+from .cloud_options import request_options
 from .scans import list_scans, scan_folder
 
 bp = Blueprint("openscan_sets", __name__)
@@ -78,7 +79,7 @@ def send(name):
     folder = scan_folder(svc().settings.scans_dir, name)
     if folder is None:
         abort(404, f"no set named {name!r}")
-    entry = svc().enqueue(folder)
+    entry = svc().enqueue(folder, request_options())    # JSON {"options": {...}}: this upload's choices
     return jsonify(svc().view(entry)), 202
 
 

@@ -12,9 +12,11 @@ from werkzeug.serving import make_server
 PART = 100_000
 
 
-def create_plain_app(token):
+def create_plain_app(token, refuse=None):
+    """`refuse(args)`: a createProject error message (answered 400 {"error": ...}) or None."""
     app = Flask(__name__)
     projects = {}
+    created = []            # every createProject's query string, as received
     result = io.BytesIO()
     with zipfile.ZipFile(result, "w") as zf:
         zf.writestr("model.obj", "v 0 0 0\n")
@@ -34,6 +36,9 @@ def create_plain_app(token):
     def create():
         if (bad := check()) is not None:
             return bad
+        created.append(request.query_string.decode())
+        if refuse and (message := refuse(request.args)):
+            return jsonify(error=message), 400
         name, size, parts = request.args["project"], int(request.args["filesize"]), int(request.args["parts"])
         if name in projects or parts != math.ceil(size / PART):
             return jsonify(), 400
@@ -72,13 +77,13 @@ def create_plain_app(token):
     def download():
         return result.getvalue(), 200, {"Content-Type": "application/zip"}   # no Range support
 
-    app.projects = projects
+    app.projects, app.created = projects, created
     return app
 
 
 class PlainServer:
-    def __init__(self, token):
-        self.app = create_plain_app(token)
+    def __init__(self, token, refuse=None):
+        self.app = create_plain_app(token, refuse)
         self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
         self.port = self.server.server_port
         self.url = f"http://127.0.0.1:{self.port}"

@@ -42,15 +42,18 @@ function statusCell(scan) {
 
 function actionCell(scan) {
   const u = scan.upload, cell = el("td");
-  const act = (path) => () => api(path, { method: "POST" }).then(refresh).catch((e) => alert(e.message));
+  const act = (path, body) => () => api(path, { method: "POST", ...(body && { headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body()) }) }).then(refresh).catch((e) => alert(e.message));
+  // Upload and Send again carry the scan options form's choices (cloud_options.js)
+  const withOptions = window.uploadOptions && (() => ({ options: window.uploadOptions() }));
   if (!u || u.state === "done" || u.state === "cancelled") {
-    cell.append(el("button", { type: "button", class: "upload", onclick: act(`api/scans/${encodeURIComponent(scan.name)}/upload`) },
+    cell.append(el("button", { type: "button", class: "upload", onclick: act(`api/scans/${encodeURIComponent(scan.name)}/upload`, withOptions) },
       "Upload to OpenScanCloud"));
   } else if (u.active) {
     cell.append(el("button", { type: "button", class: "cancel", onclick: act(`api/uploads/${u.id}/cancel`) }, "Cancel"));
   } else if (u.state === "failed") {
     cell.append(el("button", { type: "button", class: "retry", onclick: act(`api/uploads/${u.id}/retry`) }, "Retry"),
-      el("button", { type: "button", class: "reset", onclick: act(`api/uploads/${u.id}/reset`) }, "Send again"));
+      el("button", { type: "button", class: "reset", onclick: act(`api/uploads/${u.id}/reset`, withOptions) }, "Send again"));
   }
   return cell;
 }
