@@ -66,15 +66,15 @@ def status(daemon, as_json):
 
 @rig.command()
 @click.option("--points", type=int, help="camera positions (per ring with --rings)")
-@click.option("--profile", default="custom", show_default=True, help="quick, standard, detailed, turntable or custom")
+@click.option("--preset", default="custom", show_default=True, help="quick, standard, detailed, turntable or custom")
 @click.option("--rings", help="turntable mode: rotor angles of the rings, e.g. 0,30")
 @click.option("--stack", type=int, help="photos per position (focus stack)")
 @click.option("--name", help="scan folder name (default scan-<date>-<time>)")
 @click.option("--upload/--no-upload", default=True, show_default=True, help="upload when finished")
 @click.pass_obj
-def start(daemon, points, profile, rings, stack, name, upload):
+def start(daemon, points, preset, rings, stack, name, upload):
     """Start a scan on the daemon's rig."""
-    body = {"profile": profile, "upload": upload}
+    body = {"preset": preset, "upload": upload}
     if points is not None:
         body["points"] = points
     if rings:

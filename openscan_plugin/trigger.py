@@ -160,7 +160,7 @@ def scan_runner(controller, points: int):
 
     def run(trigger: Trigger) -> None:
         try:
-            job = controller.start({"profile": "custom", "points": points, "upload": True}, source="button")
+            job = controller.start({"preset": "custom", "points": points, "upload": True}, source="button")
         except Busy as exc:
             log.info("short press ignored: %s", exc)
             return

@@ -60,7 +60,7 @@ def job_from_manifest(folder: Path, manifest, *, state: ScanState, source: str, 
     """A job for a scan folder that exists already (to continue it, or to show it interrupted)."""
     plan = manifest.data["plan"]
     stack = int(plan.get("photos_per_point", 1))
-    req = ScanRequest(profile="custom", points=len(plan["points"]), mode=plan.get("mode", "sphere"),
+    req = ScanRequest(preset="custom", points=len(plan["points"]), mode=plan.get("mode", "sphere"),
                       focus_stack=stack, upload=upload, name=folder.name)
     return ScanJob(folder.name, folder, req, source, total=len(plan["points"]) * stack,
                    estimated_s=plan.get("estimated_duration_s") or 0.0,

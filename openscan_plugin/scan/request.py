@@ -13,7 +13,8 @@ from ..hardware.camera import CameraSettings
 from .errors import InvalidRequest
 from .path import ScanPlan, plan_scan
 
-# scan profiles: starting points for the settings (the page fills its fields from them)
+# scan presets: starting points for the settings (the page fills its fields from them). "Profile"
+# is the rig's model (mini, classic) only.
 PRESETS = {
     "quick": {"points": 24, "mode": "sphere", "focus_stack": 1},
     "standard": {"points": 60, "mode": "sphere", "focus_stack": 1},
@@ -26,7 +27,7 @@ MAX_POINTS, MAX_STACK = 2000, 20
 
 @dataclass
 class ScanRequest:
-    profile: str = "standard"
+    preset: str = "standard"
     points: int = 60
     mode: str = "sphere"                  # sphere (Fibonacci) or turntable (rings)
     rings: list = field(default_factory=lambda: [0.0])
@@ -56,20 +57,22 @@ def _number(data: dict, key: str, kind=float, lo=None, hi=None):
 
 
 def parse_request(data, rig_profile: dict, defaults: dict | None = None) -> tuple[ScanRequest, ScanPlan]:
-    """A ScanRequest from JSON-like `data` (missing keys: the profile preset, then `defaults`)
+    """A ScanRequest from JSON-like `data` (missing keys: the preset's, then `defaults`)
     and its planned path (planning is a check too, and not cheap: callers use this one).
     Raises InvalidRequest with a message a person can act on."""
     if not isinstance(data, dict):
         raise InvalidRequest("send a JSON object with the scan settings")
+    if "profile" in data and "preset" not in data:  # the key's name before 2026-12
+        data = {("preset" if k == "profile" else k): v for k, v in data.items()}
     known = set(ScanRequest.__dataclass_fields__)
     unknown = sorted(set(data) - known)
     if unknown:
         raise InvalidRequest(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    profile = data.get("profile", "standard")
-    if profile not in PRESETS and profile != "custom":
-        raise InvalidRequest(f"unknown profile {profile!r}; use {', '.join(PRESETS)} or custom")
-    merged = {**(defaults or {}), **PRESETS.get(profile, {}), **data}
-    req = ScanRequest(profile=profile)
+    preset = data.get("preset", "standard")
+    if preset not in PRESETS and preset != "custom":
+        raise InvalidRequest(f"unknown preset {preset!r}; use {', '.join(PRESETS)} or custom")
+    merged = {**(defaults or {}), **PRESETS.get(preset, {}), **data}
+    req = ScanRequest(preset=preset)
     if "points" in merged:
         req.points = _number(merged, "points", int, 1, MAX_POINTS)
     req.mode = merged.get("mode", "sphere")

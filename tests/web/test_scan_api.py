@@ -50,7 +50,7 @@ def server(app_parts):
     ("post", "api/plan", {"points": 0}, 400, "points must be between 1 and 2000"),
     ("post", "api/plan", {"mode": "turntable", "rings": [100]}, 400, "outside the rotor range"),
     ("post", "api/scan/start", None, 400, "send a JSON object"),
-    ("post", "api/scan/start", {"profile": "huge"}, 400, "unknown profile 'huge'"),
+    ("post", "api/scan/start", {"preset": "huge"}, 400, "unknown preset 'huge'"),
     ("post", "api/scan/pause", {}, 409, "no scan is running to pause"),
     ("post", "api/scan/jump", {}, 404, "unknown action 'jump'"),
     ("post", "api/scan/continue", {"name": "../x"}, 400, '{"name": "<scan folder>"}'),
@@ -89,9 +89,9 @@ def test_a_fault_inside_the_rig_is_no_bad_request(client, app_parts, monkeypatch
 
 
 def test_plan_then_scan_then_busy(client, app_parts):
-    plan = client.post("/scan/api/plan", json={"profile": "quick"}).get_json()
+    plan = client.post("/scan/api/plan", json={"preset": "quick"}).get_json()
     assert len(plan["points"]) == 24 and plan["photos"] == 24 and plan["estimated_duration_s"] > 24
-    r = client.post("/scan/api/scan/start", json={"profile": "custom", "points": 12, "upload": False, "name": "owl"})
+    r = client.post("/scan/api/scan/start", json={"preset": "custom", "points": 12, "upload": False, "name": "owl"})
     assert r.status_code == 202 and r.get_json()["scan"]["name"] == "owl"
     r = client.post("/scan/api/scan/start", json={"points": 4})
     assert r.status_code == 409 and "scan owl is running" in r.get_json()["error"]
@@ -161,7 +161,7 @@ def test_events_follow_a_scan_and_a_late_joiner_sees_it(server):
     url, controller = server
     events = sse(url + "api/events")
     assert next(events)["state"] == "idle"
-    requests.post(url + "api/scan/start", json={"profile": "custom", "points": 8, "upload": False}).raise_for_status()
+    requests.post(url + "api/scan/start", json={"preset": "custom", "points": 8, "upload": False}).raise_for_status()
     dones, late = [], None
     for s in events:
         if s["scan"]:

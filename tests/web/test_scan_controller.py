@@ -41,7 +41,7 @@ def controller(tmp_path, rig_profile):
 
 def test_scan_runs_to_complete_with_progress(controller):
     seen = []
-    job = controller.start({"profile": "quick", "points": 6, "upload": False, "name": "owl"})
+    job = controller.start({"preset": "quick", "points": 6, "upload": False, "name": "owl"})
     version = 0
     while job.running:
         version = controller.wait_change(version, 1.0)
@@ -59,7 +59,7 @@ def test_scan_runs_to_complete_with_progress(controller):
 
 
 def test_pause_holds_then_resume_finishes(controller):
-    job = controller.start({"profile": "custom", "points": 30, "upload": False})
+    job = controller.start({"preset": "custom", "points": 30, "upload": False})
     wait_for(lambda: job.done >= 2, what="two photos")
     controller.pause()
     wait_for(lambda: rig_status(controller)["state"] == "paused", what="paused")
@@ -75,7 +75,7 @@ def test_pause_holds_then_resume_finishes(controller):
 
 
 def test_cancel_keeps_photos_and_frees_the_rig(controller):
-    job = controller.start({"profile": "custom", "points": 40, "upload": True})
+    job = controller.start({"preset": "custom", "points": 40, "upload": True})
     wait_for(lambda: job.done >= 1, what="a photo")
     controller.cancel()
     assert job.wait(30) and job.state == "cancelled" and job.done < 40
@@ -88,7 +88,7 @@ def test_cancel_keeps_photos_and_frees_the_rig(controller):
 
 
 def test_continue_a_cancelled_scan_takes_only_the_missing_photos(controller):
-    job = controller.start({"profile": "custom", "points": 12, "upload": False, "name": "owl"})
+    job = controller.start({"preset": "custom", "points": 12, "upload": False, "name": "owl"})
     wait_for(lambda: job.done >= 3, what="three photos")
     controller.cancel()
     job.wait(30)
@@ -108,7 +108,7 @@ def test_continue_a_cancelled_scan_takes_only_the_missing_photos(controller):
 
 
 def test_a_scan_cut_by_a_crash_is_offered_after_restart(controller):
-    job = controller.start({"profile": "custom", "points": 8, "upload": False, "name": "owl"})
+    job = controller.start({"preset": "custom", "points": 8, "upload": False, "name": "owl"})
     wait_for(lambda: job.done >= 2, what="two photos")
     controller.cancel()
     job.wait(30)
@@ -124,7 +124,7 @@ def test_a_scan_cut_by_a_crash_is_offered_after_restart(controller):
 
 
 def test_busy_refusals_during_a_scan(controller):
-    job = controller.start({"profile": "custom", "points": 20, "upload": False, "name": "a"})
+    job = controller.start({"preset": "custom", "points": 20, "upload": False, "name": "a"})
     with pytest.raises(Busy, match="scan a is running"):
         controller.start({"points": 4})
     with pytest.raises(Busy):
@@ -141,7 +141,7 @@ def test_busy_refusals_during_a_scan(controller):
 
 
 def test_upload_when_finished_reports_why_not(controller):
-    job = controller.start({"profile": "custom", "points": 2})   # upload: on by default
+    job = controller.start({"preset": "custom", "points": 2})   # upload: on by default
     job.wait(60)
     assert job.state == "complete"
     assert "no server/token" in rig_status(controller)["scan"]["upload_error"]
@@ -151,7 +151,7 @@ def test_upload_when_finished_reports_why_not(controller):
     ({"points": 0}, "points must be between 1 and 2000"),
     ({"points": "24"}, "points must be a number"),
     ({"points": 2.5}, "whole number"),
-    ({"profile": "ultra"}, "unknown profile"),
+    ({"preset": "ultra"}, "unknown preset"),
     ({"mode": "spiral"}, "mode must be sphere or turntable"),
     ({"rotor_range": [50, 10]}, "must be below max"),
     ({"rotor_range": [80, 90]}, "outside the rotor"),
@@ -168,11 +168,18 @@ def test_bad_settings_are_refused_with_a_reason(controller, data, message):
     assert controller.job is None
 
 
+def test_a_preset_is_a_preset_and_the_old_key_still_names_one(controller):
+    req, plan = controller.plan({"preset": "quick"})
+    assert req.preset == "quick" and len(plan.points) == 24
+    old, _ = controller.plan({"profile": "detailed"})   # dashboards written before the rename
+    assert old.preset == "detailed" and old.points == 120
+
+
 def test_plan_follows_the_settings(controller):
-    _, plan = controller.plan({"profile": "custom", "points": 24, "rotor_range": [0, 40], "focus_stack": 2})
+    _, plan = controller.plan({"preset": "custom", "points": 24, "rotor_range": [0, 40], "focus_stack": 2})
     assert len(plan.points) == 24 and plan.photos_per_point == 2
     assert all(0 <= r <= 40 for r, _ in plan.points)
-    _, rings = controller.plan({"profile": "turntable", "points": 12, "rings": [0, 20, 40]})
+    _, rings = controller.plan({"preset": "turntable", "points": 12, "rings": [0, 20, 40]})
     assert [r for r, _ in rings.points] == [0] * 12 + [20] * 12 + [40] * 12
     assert rings.estimated_duration_s > plan.estimated_duration_s / 2 * 1.2
 
@@ -217,7 +224,7 @@ def test_button_and_page_share_one_controller(controller, rig_profile):
     trigger = trigger_from_profile(prof, controller.service, controller)
     button = controller.rig.sim["factory"].pin(prof["pins"]["button"])
     try:
-        job = controller.start({"profile": "custom", "points": 300, "upload": False})  # from the page
+        job = controller.start({"preset": "custom", "points": 300, "upload": False})  # from the page
         wait_for(lambda: job.done >= 1, what="started")
         button.drive_low(); time.sleep(0.1); button.drive_high()   # short press: ignored, busy
         time.sleep(0.3)

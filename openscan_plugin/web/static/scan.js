@@ -18,7 +18,7 @@ let presets = {}, status = null, shownPhoto = null;
 
 // -- scan settings and the planned path --------------------------------------------------------
 function settings() {
-  const out = { profile: $("profile").value, points: Number($("points").value), mode: $("mode").value,
+  const out = { preset: $("preset").value, points: Number($("points").value), mode: $("mode").value,
     focus_stack: Number($("stack").value), upload: $("upload").checked };
   if (out.mode === "turntable") out.rings = $("rings").value.split(",").filter((r) => r.trim()).map(Number);
   if ($("rotor-min").value !== "" && $("rotor-max").value !== "")
@@ -28,7 +28,7 @@ function settings() {
 }
 
 function fillPreset() {
-  const p = presets[$("profile").value];
+  const p = presets[$("preset").value];
   if (!p) return;
   $("points").value = p.points; $("mode").value = p.mode; $("stack").value = p.focus_stack;
   if (p.rings) $("rings").value = p.rings.join(", ");
@@ -152,9 +152,9 @@ $("resume").addEventListener("click", () => act("api/scan/resume"));
 $("cancel").addEventListener("click", () => act("api/scan/cancel"));
 $("continue").addEventListener("click", () => act("api/scan/continue", { name: status.scan.name, upload: $("upload").checked }));
 $("scan-form").addEventListener("submit", (ev) => { ev.preventDefault(); shownPhoto = null; act("api/scan/start", settings()); });
-$("profile").addEventListener("change", () => { fillPreset(); replan(); });
+$("preset").addEventListener("change", () => { fillPreset(); replan(); });
 ["points", "mode", "rings", "rotor-min", "rotor-max", "stack"].forEach((id) => $(id).addEventListener("input", () => {
-  $("profile").value = "custom"; $("rings-label").hidden = $("mode").value !== "turntable"; replan();
+  $("preset").value = "custom"; $("rings-label").hidden = $("mode").value !== "turntable"; replan();
 }));
 $("camera-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
@@ -180,11 +180,11 @@ Promise.all([api("api/presets"), api("api/status")]).then(([p, s]) => {
   fillCamera(s.camera);
   if (s.scan && s.scan.settings) {      // after a reload: show the settings of the scan on the rig
     const k = s.scan.settings;
-    $("profile").value = k.profile; $("points").value = k.points; $("mode").value = k.mode; $("stack").value = k.focus_stack;
+    $("preset").value = k.preset; $("points").value = k.points; $("mode").value = k.mode; $("stack").value = k.focus_stack;
     $("rings").value = k.rings.join(", "); $("upload").checked = k.upload;
     if (k.rotor_range) { $("rotor-min").value = k.rotor_range[0]; $("rotor-max").value = k.rotor_range[1]; }
     $("rings-label").hidden = k.mode !== "turntable";
-  } else { $("profile").value = "quick"; fillPreset(); }
+  } else { $("preset").value = "quick"; fillPreset(); }
   render(s);
   replan();
   connect();
