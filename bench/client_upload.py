@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from openscan_plugin.cloud.client import CloudClient  # noqa: E402
 from openscan_plugin.cloud.package import ScanPackage  # noqa: E402
 from tests.backend.server import Server  # noqa: E402
-from tests.cloud.test_cut_upload import write_photos  # noqa: E402
+from tests.rig_upload.test_cut_upload import write_photos  # noqa: E402
 
 
 def with_curl(server, token, package, part_files, name):

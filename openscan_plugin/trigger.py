@@ -15,7 +15,7 @@ from typing import Callable, Optional
 
 from gpiozero import LED, Button
 
-from .cloud.queue import QueueError
+from .cloud.upload_queue import QueueError
 from .scan.controller import Busy
 from .web.scans import list_scans
 

@@ -16,11 +16,11 @@ from openscan_protocol.options import DEFAULTS, MASKING, OBJECTTYPE, QUALITY
 
 from .client import CloudClient, CloudError
 from .package import PackageError
-from .queue import ACTIVE, QueueError, UploadQueue
+from .upload_queue import ACTIVE, QueueError, UploadQueue
 from .scan_options import CONSENT_TEXT, OptionsError, check_webhook, describe as describe_options, parse_formats
 from .service import CloudService
 from .settings import load_settings
-from .worker import Worker, fetch_result
+from .uploader import Uploader, fetch_result
 
 config_option = click.option("--config", "config_file", type=click.Path(dir_okay=False),
                              help="rig config file (default $OPENSCAN_CONFIG or ~/.config/openscan/rig.json)")
@@ -105,13 +105,13 @@ def describe(e) -> str:
     return e.state + (f" ({e.error})" if e.error else "")
 
 
-def follow(queue: UploadQueue, entry_id: int, worker: Worker | None, done: threading.Event) -> None:
+def follow(queue: UploadQueue, entry_id: int, uploader: Uploader | None, done: threading.Event) -> None:
     """Show an entry's progress until `done`: a byte bar while uploading, then the stage."""
     from tqdm import tqdm
     bar, last = None, None
     while not done.wait(0.2):
         e = queue.get(entry_id)
-        live = (worker.live.get(entry_id) if worker else None) or {}
+        live = (uploader.live.get(entry_id) if uploader else None) or {}
         if e.state == "uploading":
             if bar is None:
                 bar = tqdm(total=e.size, unit="B", unit_scale=True, dynamic_ncols=True, desc="upload")
@@ -135,9 +135,9 @@ def follow(queue: UploadQueue, entry_id: int, worker: Worker | None, done: threa
 
 
 def work_in_foreground(service: CloudService, entry_id: int) -> None:
-    worker = service.claim_queue()
-    if worker is not None:
-        _work(service, entry_id, worker)
+    uploader = service.claim_queue()
+    if uploader is not None:
+        _work(service, entry_id, uploader)
     else:
         click.echo(f"upload #{entry_id} queued; the daemon is working the queue. Following it "
                    "(Ctrl-C stops following, the upload goes on):")
@@ -148,18 +148,18 @@ def work_in_foreground(service: CloudService, entry_id: int) -> None:
     _report(service.queue.get(entry_id))
 
 
-def _work(service: CloudService, entry_id: int, worker: Worker) -> None:
+def _work(service: CloudService, entry_id: int, uploader: Uploader) -> None:
     queue = service.queue
     done = threading.Event()
-    thread = threading.Thread(target=lambda: (worker.process(entry_id), done.set()), daemon=True)
+    thread = threading.Thread(target=lambda: (uploader.process(entry_id), done.set()), daemon=True)
     thread.start()
     try:
-        follow(queue, entry_id, worker, done)
+        follow(queue, entry_id, uploader, done)
         thread.join()
     except KeyboardInterrupt:
         click.echo("\nstopping; the upload stays queued and resumes with `openscan upload --resume "
                    f"{entry_id}` or the daemon", err=True)
-        worker.stop.set()
+        uploader.stop.set()
         thread.join()
         raise SystemExit(130) from None
     finally:

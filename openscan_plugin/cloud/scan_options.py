@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from openscan_protocol.options import ALL_FORMATS, DEFAULTS, MASKING, OBJECTTYPE, QUALITY
 
-from .queue import QueueError
+from .upload_queue import QueueError
 
 CHOICES = {"quality": QUALITY, "masking": MASKING, "objecttype": OBJECTTYPE}
 BOOLEANS = ("texture", "notify", "consent")

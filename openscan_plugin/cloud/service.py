@@ -10,8 +10,8 @@ from typing import Optional
 from ..config import config_path, make_private
 from .client import CloudClient, CloudError
 from .package import ScanPackage
-from .queue import ACTIVE, AlreadyQueued, Entry, UploadQueue
-from .worker import QueueLock, Worker, reset_entry
+from .upload_queue import ACTIVE, AlreadyQueued, Entry, UploadQueue
+from .uploader import QueueLock, Uploader, reset_entry
 
 log = logging.getLogger(__name__)
 
@@ -22,24 +22,24 @@ class CloudService:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         make_private(config_path(settings.config_file))    # the token, written 0644 by older versions
         self.queue = UploadQueue(settings.queue_path)
-        self.worker: Optional[Worker] = None
+        self.uploader: Optional[Uploader] = None
         self._thread: Optional[threading.Thread] = None
         self._lock = QueueLock(settings.data_dir)
 
     # -- the worker ---------------------------------------------------------------------------
-    def claim_queue(self) -> Optional[Worker]:
+    def claim_queue(self) -> Optional[Uploader]:
         """This process's worker, if no other process (a daemon) works the queue; else None."""
         if not self._lock.acquire():
             log.info("another process works the upload queue; this one only queues")
             return None
-        self.worker = Worker(self.queue, retry=self.settings.retry, limits=self.settings.result_limits)
-        return self.worker
+        self.uploader = Uploader(self.queue, retry=self.settings.retry, limits=self.settings.result_limits)
+        return self.uploader
 
     def start_worker(self) -> bool:
         """Work the queue in a thread; False when another process (a daemon) already does."""
         if self.claim_queue() is None:
             return False
-        self._thread = threading.Thread(target=self.worker.run_forever, name="upload-queue", daemon=True)
+        self._thread = threading.Thread(target=self.uploader.run_forever, name="upload-queue", daemon=True)
         self._thread.start()
         return True
 
@@ -52,9 +52,9 @@ class CloudService:
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop after the current network call; the entry in flight stays resumable."""
-        if self.worker:
-            self.worker.stop.set()
-            self.worker.wake.set()
+        if self.uploader:
+            self.uploader.stop.set()
+            self.uploader.wake.set()
         if self._thread:
             self._thread.join(timeout)
         self._lock.release()
@@ -75,8 +75,8 @@ class CloudService:
 
     def cancel(self, entry_id: int) -> Entry:
         entry = self.queue.cancel(entry_id)
-        if self.worker:
-            self.worker.cancel_current(entry_id)
+        if self.uploader:
+            self.uploader.cancel_current(entry_id)
         return entry
 
     def retry(self, entry_id: int) -> Entry:
@@ -89,8 +89,8 @@ class CloudService:
         if options is not None:
             from .scan_options import resolve
             options = resolve(self.queue.get(entry_id).cloud_options, options)
-        if self.worker:
-            self.worker.cancel_current(entry_id)
+        if self.uploader:
+            self.uploader.cancel_current(entry_id)
         entry = reset_entry(self.queue, entry_id, self.settings.retry, options=options)
         self._wake()
         return entry
@@ -103,7 +103,7 @@ class CloudService:
     def view(self, entry: Entry) -> dict:
         """An entry as UIs show it, with the worker's live byte count when it is this process's."""
         d = entry.public()
-        live = (self.worker.live.get(entry.id) if self.worker else None) or {}
+        live = (self.uploader.live.get(entry.id) if self.uploader else None) or {}
         d.update(live)
         d["percent"] = _percent(d)
         return d
@@ -128,8 +128,8 @@ class CloudService:
         return info
 
     def _wake(self) -> None:
-        if self.worker:
-            self.worker.wake.set()
+        if self.uploader:
+            self.uploader.wake.set()
 
     def status_line(self) -> str:
         """One line for systemd's STATUS= and logs."""

@@ -7,7 +7,7 @@ descriptor - do not depend on where the member lies, so they are zipstream-ng's 
 that member alone. Only the central directory at the end needs every member's offset and CRC;
 it is built from zipstream-ng's own records, filled with the CRCs the upload learnt (each
 member's data descriptor carries its CRC) or, for the few it did not, read from the files.
-tests/cloud/test_package_ranges.py checks the result byte for byte against the whole stream.
+tests/rig_upload/test_package_ranges.py checks the result byte for byte against the whole stream.
 """
 from __future__ import annotations
 

@@ -10,8 +10,8 @@ from openscan_protocol.result import SHOWN_FILES
 
 from ..cloud.client import CloudError
 from ..cloud.package import PackageError, is_zip_set
-from ..cloud.queue import AlreadyQueued, QueueError
-from ..cloud.worker import MODEL_DIR, RESULT_DIR, result_home
+from ..cloud.upload_queue import AlreadyQueued, QueueError
+from ..cloud.uploader import MODEL_DIR, RESULT_DIR, result_home
 from .cloud_options import request_options
 from .scans import list_scans, scan_folder
 

@@ -11,7 +11,7 @@ from openscan_protocol import result
 from openscan_protocol.upload import PHOTO_SUFFIXES
 
 from ..cloud.package import PackageError, is_zip_set, zip_photos
-from ..cloud.worker import MODEL_DIR, result_home
+from ..cloud.uploader import MODEL_DIR, result_home
 
 
 def scan_info(folder: Path) -> dict | None:

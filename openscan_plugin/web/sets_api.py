@@ -11,7 +11,7 @@ from openscan_protocol.manifest import SCANNING
 from openscan_protocol.result import PREVIEW
 
 from .. import __version__
-from ..cloud.queue import ACTIVE
+from ..cloud.upload_queue import ACTIVE
 from .blueprint import svc
 from .cloud_options import request_options
 from .scans import list_scans, scan_folder

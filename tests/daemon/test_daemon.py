@@ -12,12 +12,12 @@ import time
 import pytest
 
 from openscan_plugin.cloud.package import ScanPackage
-from openscan_plugin.cloud.queue import UploadQueue
+from openscan_plugin.cloud.upload_queue import UploadQueue
 from tests.backend.server import Server
-from tests.cloud.conftest import FAST
-from tests.cloud.cutproxy import CutProxy
-from tests.cloud.test_cut_upload import write_photos
-from tests.cloud.test_upload_cli import server_zip_sha
+from tests.rig_upload.conftest import FAST
+from tests.rig_upload.cutproxy import CutProxy
+from tests.rig_upload.test_cut_upload import write_photos
+from tests.rig_upload.test_upload_cli import server_zip_sha
 
 
 def rig_env(tmp_path, **extra):
@@ -148,7 +148,7 @@ def test_kill_9_mid_upload_then_restart_resumes(tmp_path):
 
 def test_cli_upload_follows_the_daemon(tmp_path, backend, notify_socket):
     """With the daemon running, `openscan upload` queues and follows; the daemon sends it."""
-    from tests.cloud.conftest import make_photos
+    from tests.rig_upload.conftest import make_photos
     sock, path = notify_socket
     server = backend()
     env = rig_env(tmp_path)

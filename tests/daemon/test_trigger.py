@@ -13,7 +13,7 @@ from openscan_plugin.config import load_profile
 from openscan_plugin.hardware.sim.rig import build_simulated_rig
 from openscan_plugin.scan.controller import ScanController
 from openscan_plugin.trigger import trigger_from_profile
-from tests.cloud.conftest import make_photos
+from tests.rig_upload.conftest import make_photos
 
 
 @pytest.fixture
@@ -129,7 +129,7 @@ def test_long_press_cancels_the_upload(rig_setup):
     make, service, rig, scans = rig_setup
     trigger, button = make(action="upload_last")
     make_photos(scans / "owl", count=2, size=1000)
-    service.worker.stop.set()                    # hold the worker: the entry waits in the queue
+    service.uploader.stop.set()                    # hold the worker: the entry waits in the queue
     service._thread.join()
     press(button)
     entry = wait_for(lambda: service.queue.next_active(), what="queued")

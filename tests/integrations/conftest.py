@@ -1,1 +1,1 @@
-from tests.cloud.conftest import backend  # noqa: F401  (a real backend per test)
+from tests.rig_upload.conftest import backend  # noqa: F401  (a real backend per test)

@@ -16,8 +16,8 @@ import pytest
 import requests
 from werkzeug.security import generate_password_hash
 
-from tests.cloud.conftest import make_photos
-from tests.cloud.cutproxy import CutProxy
+from tests.rig_upload.conftest import make_photos
+from tests.rig_upload.cutproxy import CutProxy
 from tests.integrations.node_red import NodeRed
 from tests.web.test_browser import ARGS, CHROMIUM
 from tests.web.test_scan_browser import start_daemon

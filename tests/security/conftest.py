@@ -17,7 +17,7 @@ from openscan_plugin.hardware.sim.rig import build_simulated_rig
 from openscan_plugin.scan.controller import ScanController
 from openscan_plugin.web import create_app
 from openscan_plugin.web.scan_views import rig_status
-from tests.cloud.conftest import backend, make_photos  # noqa: F401  (a real backend per test)
+from tests.rig_upload.conftest import backend, make_photos  # noqa: F401  (a real backend per test)
 from tests.backend.conftest import client, server, start_server  # noqa: F401  (the backend's real servers too)
 
 EVIL = "http://evil.example"

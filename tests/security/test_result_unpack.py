@@ -12,7 +12,7 @@ import pytest
 
 from openscan_plugin.cloud.unpack import UnpackError, UnpackLimits, unpack_result
 from tests.backend.server import Server
-from tests.cloud.conftest import FAST
+from tests.rig_upload.conftest import FAST
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,10 @@ import sqlite3
 import stat
 
 from openscan_plugin.cloud.package import ScanPackage
-from openscan_plugin.cloud.queue import UploadQueue
+from openscan_plugin.cloud.upload_queue import UploadQueue
 from openscan_plugin.cloud.service import CloudService
 from openscan_plugin.cloud.settings import load_settings
-from tests.cloud.conftest import make_photos
+from tests.rig_upload.conftest import make_photos
 
 
 def mode(path):

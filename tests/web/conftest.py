@@ -8,7 +8,7 @@ import pytest
 from openscan_plugin.cloud.service import CloudService
 from openscan_plugin.cloud.settings import load_settings
 from openscan_plugin.web import create_app
-from tests.cloud.conftest import backend, make_photos  # noqa: F401  (a real backend per test)
+from tests.rig_upload.conftest import backend, make_photos  # noqa: F401  (a real backend per test)
 
 
 @pytest.fixture

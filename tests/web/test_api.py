@@ -3,7 +3,7 @@ Flask's test client, the real queue and worker, and a real backend on loopback."
 import json
 import time
 
-from tests.cloud.conftest import make_photos
+from tests.rig_upload.conftest import make_photos
 
 
 def wait_state(client, entry_id, state, timeout=60):
@@ -84,7 +84,7 @@ def test_nested_folder_by_path(panel, tmp_path):
 def test_cancel_then_retry(panel):
     client, server, token, service, _ = panel
     client.post("/cloud/api/settings", json={"server": server.url, "token": token})
-    service.worker.stop.set()                    # hold the worker so the entry stays queued
+    service.uploader.stop.set()                    # hold the worker so the entry stays queued
     service._thread.join()
     entry = client.post("/cloud/api/scans/owl/upload").get_json()
     r = client.post(f"/cloud/api/uploads/{entry['id']}/cancel")

@@ -12,8 +12,8 @@ import zipfile
 
 import pytest
 
-from tests.cloud.conftest import make_photos
-from tests.cloud.cutproxy import CutProxy
+from tests.rig_upload.conftest import make_photos
+from tests.rig_upload.cutproxy import CutProxy
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")

@@ -13,7 +13,7 @@ from openscan_plugin.cloud.service import CloudService
 from openscan_plugin.cloud.settings import load_settings
 from openscan_plugin.web import create_app
 from openscan_plugin.web.guard import set_password
-from tests.cloud.conftest import make_photos
+from tests.rig_upload.conftest import make_photos
 
 from .test_browser import CHROMIUM, open_page
 
@@ -144,7 +144,7 @@ def test_form_in_the_browser(rig):
 
 def test_send_again_with_other_options(rig):
     """After a server refused an option: Send again (reset) with the form's choices."""
-    from tests.cloud.plain_server import PlainServer
+    from tests.rig_upload.plain_server import PlainServer
     app, service, config = rig
     plain = PlainServer("T" * 32)
     try:

@@ -5,9 +5,9 @@ import hashlib
 import json
 import zipfile
 
-from tests.cloud.conftest import make_photos
-from tests.cloud.cutproxy import CutProxy
-from tests.cloud.test_upload_cli import server_zip_sha
+from tests.rig_upload.conftest import make_photos
+from tests.rig_upload.cutproxy import CutProxy
+from tests.rig_upload.test_upload_cli import server_zip_sha
 from tests.web.test_api import wait_state
 
 SET = "2024-12-01_10.20.30-owl.zip"          # routine.py: strftime('20%y-%m-%d_%H.%M.%S-') + name

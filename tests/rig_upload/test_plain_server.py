@@ -3,9 +3,9 @@ the client falls back to sending a cut part again whole and still delivers the e
 
 from openscan_plugin.cloud.client import CloudClient
 from openscan_plugin.cloud.package import ScanPackage
-from openscan_plugin.cloud.queue import UploadQueue
+from openscan_plugin.cloud.upload_queue import UploadQueue
 from openscan_plugin.cloud.retry import RetryPolicy
-from openscan_plugin.cloud.worker import Worker
+from openscan_plugin.cloud.uploader import Uploader
 
 from .conftest import make_photos
 from .cutproxy import CutProxy
@@ -21,7 +21,7 @@ def test_plain_protocol_server_with_cuts(tmp_path):
     proxy = CutProxy(plain.port, cuts=[150_000, 260_000, 420_000])
     queue = UploadQueue(tmp_path / "rig" / "uploads.sqlite")
     entry = queue.add(package, proxy.url, TOKEN)
-    worker = Worker(queue, retry=RetryPolicy(backoff=0.01))
+    worker = Uploader(queue, retry=RetryPolicy(backoff=0.01))
     try:
         assert worker.process(entry.id)
     finally:
@@ -43,7 +43,7 @@ def test_download_resumes_with_range(tmp_path, backend):
     photos = make_photos(tmp_path / "owl", count=3, size=1000)
     queue = UploadQueue(tmp_path / "rig" / "uploads.sqlite")
     entry = queue.add(ScanPackage.from_folder(photos, 100_000), server.url, token)
-    assert Worker(queue).process(entry.id)
+    assert Uploader(queue).process(entry.id)
     whole = next((photos / "cloud").glob("*.zip")).read_bytes()
     client = CloudClient(server.url, token)
     dlink = client.project_info(queue.get(entry.id).project)["dlink"]
@@ -76,7 +76,7 @@ def test_project_reset_on_server_mid_upload_starts_it_over(tmp_path, backend):
     client.upload_part(links[0], package, 0)
     queue.update(entry.id, state="uploading", parts_done=1)      # as if the rig died after part 1
     client.reset_project(entry.project)
-    assert Worker(queue).process(entry.id)
+    assert Uploader(queue).process(entry.id)
     done = queue.get(entry.id)
     assert done.state == "done", done.error
     assert done.bytes_sent == package.size                       # all parts, part 1 again too

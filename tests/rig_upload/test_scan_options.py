@@ -7,14 +7,14 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from openscan_plugin.cloud import queue as queue_module
+from openscan_plugin.cloud import upload_queue as queue_module
 from openscan_plugin.cloud.package import ScanPackage
-from openscan_plugin.cloud.queue import UploadQueue
+from openscan_plugin.cloud.upload_queue import UploadQueue
 from openscan_plugin.cloud.retry import RetryPolicy
 from openscan_plugin.cloud.scan_options import OptionsError, check, resolve, to_params
 from openscan_plugin.cloud.service import CloudService
 from openscan_plugin.cloud.settings import load_settings
-from openscan_plugin.cloud.worker import Worker
+from openscan_plugin.cloud.uploader import Uploader
 
 from .conftest import make_photos
 from .plain_server import PART, PlainServer
@@ -67,7 +67,7 @@ def test_client_sends_exactly_the_chosen_options(tmp_path, plain):
     hook = "https://hooks.example/rig?a=1&b=two%20words"
     entry = service.enqueue(photos, {"quality": "high", "texture": False, "formats": "glb,obj",
                                      "consent": True, "webhook": hook, "masking": "auto"})
-    assert Worker(service.queue, retry=RetryPolicy(backoff=0.01)).process(entry.id)
+    assert Uploader(service.queue, retry=RetryPolicy(backoff=0.01)).process(entry.id)
     assert service.queue.get(entry.id).state == "done", service.queue.get(entry.id).error
     (query,) = server.app.created
     got = received(query)
@@ -82,7 +82,7 @@ def test_defaults_send_no_option_parameters(tmp_path, plain):
     service = service_for(tmp_path, server.url)
     entry = service.enqueue(make_photos(tmp_path / "owl", count=2, size=1000))
     assert entry.cloud_options == resolve()
-    assert Worker(service.queue).process(entry.id)
+    assert Uploader(service.queue).process(entry.id)
     (query,) = server.app.created
     assert set(received(query)) == BASE
 
@@ -141,7 +141,7 @@ def test_a_refused_option_is_one_clear_line_and_the_scan_stays(tmp_path, plain):
     service = CloudService(load_settings(str(tmp_path / "rig.json"), data_dir=tmp_path))
     entry = service.reset(row["id"], {"masking": "auto"})
     assert entry.cloud_options["masking"] == "auto" and entry.cloud_options["quality"] == "high"
-    assert Worker(service.queue).process(entry.id)
+    assert Uploader(service.queue).process(entry.id)
     assert service.queue.get(entry.id).state == "done"
     assert received(server.app.created[-1]).get("masking") is None
     assert received(server.app.created[-1])["quality"] == "high"

@@ -21,7 +21,7 @@ from openscan_protocol import status as project_status
 
 from .client import Cancelled, CloudClient, CloudError, TransientError
 from .package import PackageError, ScanPackage
-from .queue import Entry, UploadQueue
+from .upload_queue import Entry, UploadQueue
 from .retry import RetryPolicy
 from .unpack import UnpackError, UnpackLimits, unpack_result
 
@@ -60,7 +60,7 @@ class QueueLock:
             self.fd = None
 
 
-class Worker:
+class Uploader:
     """Works `queue` entries. `stop` ends the loop (the entry in flight stays resumable);
     `cancel_current()` stops the entry in flight for good (the user pressed cancel)."""
 

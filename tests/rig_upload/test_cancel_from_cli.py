@@ -7,10 +7,10 @@ import pytest
 
 from openscan_plugin.cloud.client import CloudClient
 from openscan_plugin.cloud.package import ScanPackage
-from openscan_plugin.cloud.queue import UploadQueue
+from openscan_plugin.cloud.upload_queue import UploadQueue
 from openscan_plugin.cloud.service import CloudService
 from openscan_plugin.cloud.settings import load_settings
-from openscan_plugin.cloud.worker import Worker
+from openscan_plugin.cloud.uploader import Uploader
 
 from .test_upload_cli import openscan
 
@@ -40,7 +40,7 @@ def test_cancel_while_the_server_processes_stays_cancelled(daemon_worker, photos
     until(lambda: service.queue.get(entry.id).state == "processing", what="processing")
     r = openscan("status", "--cancel", entry.id, data_dir=tmp_path)
     assert r.returncode == 0, r.stderr
-    until(lambda: service.worker.current is None, timeout=10, what="the worker to let go")
+    until(lambda: service.uploader.current is None, timeout=10, what="the worker to let go")
     # the server finishes anyway; the rig does not fetch the result of a cancelled entry
     client = CloudClient(server.url, entry.token)
     until(lambda: client.project_info(entry.project)["status"] == "processing done", what="the server")
@@ -63,7 +63,7 @@ def test_cancel_while_uploading_stops_before_the_next_part(backend, photos, tmp_
                 UploadQueue(tmp_path / "uploads.sqlite").cancel(entry.id)
             return sent
 
-    assert Worker(queue, client_factory=CancelledAfterTheFirstPart).process(entry.id)
+    assert Uploader(queue, client_factory=CancelledAfterTheFirstPart).process(entry.id)
     e = queue.get(entry.id)
     assert e.state == "cancelled" and e.parts_done < e.parts
     client = CloudClient(server.url, entry.token)
