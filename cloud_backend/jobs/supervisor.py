@@ -45,6 +45,8 @@ def supervise(settings, db, job_id, stopping, poll=1.0):
             retry(lambda: _requeue(db, job_id), "requeueing a job")
             return "requeued"
         state = _state(db, job_id)
+        if state in ("done", "failed"):  # recorded by the job itself, which is exiting now
+            continue
         if state is not None and state != "running":
             log.info("job %s cancelled", job_id)
             _kill(child)
