@@ -1,4 +1,5 @@
 """`openscan-cloud`: run the server and the worker, and administer tokens and projects."""
+import json
 import logging
 import signal
 from pathlib import Path
@@ -274,7 +275,9 @@ def project_show(ctx, ref):
                    f"status {p.status}, stage {p.stage or '-'}, {p.progress:.1f}%\n"
                    f"{p.photos} photos, {p.filesize} bytes in {p.parts} parts ({arrived} arrived)\n"
                    f"created {p.created:%Y-%m-%d %H:%M:%S}, updated {p.updated:%Y-%m-%d %H:%M:%S}"
-                   + (f"\nerror: {p.error}" if p.error else ""))
+                   + (f"\nerror: {p.error}" if p.error else "")
+                   + f"\noptions {json.dumps(scan_options.effective(ctx.settings, p), sort_keys=True)}"
+                   + ("\nphotos deleted after delivery (no consent)" if p.photos_deleted else ""))
 
 
 @project.command("expire")
