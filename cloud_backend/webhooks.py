@@ -113,7 +113,10 @@ def deliver(settings, url, body, headers, sleep=time.sleep):
             if 200 <= status < 300:
                 return True
             problem = f"HTTP {status}"
-        except (OSError, ValueError, http.client.HTTPException) as e:
+        except ValueError as e:  # the URL is refused (scheme, private address): no retry helps
+            log.warning("webhook %s not sent: %s", headers.get("X-OpenScan-Event"), e)
+            return False
+        except (OSError, http.client.HTTPException) as e:
             problem = str(e) or type(e).__name__
         if attempt == attempts:
             log.warning("webhook %s: giving up after %d attempts (%s)", headers.get("X-OpenScan-Event"),

@@ -143,3 +143,20 @@ def test_the_result_is_ready_before_a_slow_receiver_has_answered(start_server, r
     # the queue goes on meanwhile
     assert watch(client, "next.zip", done, timeout=30)[-1]["status"] == "processing done"
     receiver.wait()
+
+
+def test_delivery_is_bounded_with_exponential_backoff(receivers):
+    from cloud_backend import webhooks
+    settings = {"WEBHOOK_ATTEMPTS": 4, "WEBHOOK_BACKOFF": 0.5, "WEBHOOK_TIMEOUT": 5,
+                "WEBHOOK_ALLOW_PRIVATE": True}
+    failing, waits = receivers(status=500), []
+    assert not webhooks.deliver(settings, failing.url, b"{}", {}, sleep=waits.append)
+    assert len(failing.received) == 4 and waits == [0.5, 1.0, 2.0]
+    waits.clear()  # a closed port: the same bounded tries
+    assert not webhooks.deliver(settings, f"http://127.0.0.1:{free_port()}/", b"{}", {}, sleep=waits.append)
+    assert waits == [0.5, 1.0, 2.0]
+    # and the delivery check refuses private addresses unless allowed, at send time too
+    waits.clear()
+    assert not webhooks.deliver({**settings, "WEBHOOK_ALLOW_PRIVATE": False}, failing.url, b"{}", {},
+                                sleep=waits.append)
+    assert len(failing.received) == 4 and waits == []
