@@ -1,10 +1,11 @@
 """`openscan-cloud`: run the server and the worker, and administer tokens and projects."""
+import json
 import logging
 
 import click
 from sqlalchemy import select
 
-from . import config, projects, redact, tokens
+from . import config, consent, projects, redact, scan_options, tokens, webhooks
 from .jobs import dispatch
 from .db import Database, SchemaError
 from .models import Project, Token, TokenRequest
@@ -208,6 +209,25 @@ def token_revoke(ctx, ref):
         click.echo(f"token {row.id} revoked")
 
 
+@token.command("webhook")
+@click.argument("ref")
+@click.argument("url")
+@pass_ctx
+def token_webhook(ctx, ref, url):
+    """Set the default webhook of token REF's projects (URL "" or "none" removes it) and print
+    the secret its webhooks are signed with (X-OpenScan-Signature: sha256=HMAC of the body)."""
+    url = "" if url.lower() in ("", "none") else url.strip()
+    try:
+        scan_options.check_webhook(ctx.settings, url, field="URL")
+    except projects.ProtocolError as e:
+        raise click.ClickException(e.message) from None
+    with ctx.database().session() as session:
+        row = _find_token(session, ref)
+        row.webhook = url
+        click.echo(f"token {row.id}: webhook {url or '(none)'}")
+        click.echo(f"signing secret: {webhooks.secret(ctx.settings, row)}")
+
+
 @main.group()
 def credit():
     """Change a token's credit."""
@@ -243,12 +263,15 @@ def _find_project(session, ref):
 
 @project.command("list")
 @click.option("--status", help="only projects in this status")
+@click.option("--consented", is_flag=True, help="only projects whose users consented to keeping the photos")
 @pass_ctx
-def project_list(ctx, status):
+def project_list(ctx, status, consented):
     with ctx.database().session() as session:
         query = select(Project).order_by(Project.id)
         if status:
             query = query.where(Project.status == status)
+        if consented:
+            query = query.where(Project.consent.is_(True))
         click.echo(f"{'id':>4} {'token':>5}  {'name':32} {'status':18} {'progress':>8}  stage")
         for p in session.scalars(query):
             click.echo(f"{p.id:>4} {p.token_id:>5}  {p.name:32} {p.status:18} {p.progress:>7.1f}%  {p.stage}")
@@ -265,19 +288,39 @@ def project_show(ctx, ref):
                    f"status {p.status}, stage {p.stage or '-'}, {p.progress:.1f}%\n"
                    f"{p.photos} photos, {p.filesize} bytes in {p.parts} parts ({arrived} arrived)\n"
                    f"created {p.created:%Y-%m-%d %H:%M:%S}, updated {p.updated:%Y-%m-%d %H:%M:%S}"
-                   + (f"\nerror: {p.error}" if p.error else ""))
+                   + (f"\nerror: {p.error}" if p.error else "")
+                   + f"\noptions {json.dumps(scan_options.effective(ctx.settings, p), sort_keys=True)}"
+                   + ("\nphotos deleted after delivery (no consent)" if p.photos_deleted else ""))
 
 
 @project.command("expire")
 @click.option("--days", type=click.IntRange(min=0), help="age limit (default PROJECT_MAX_AGE_DAYS)")
 @pass_ctx
 def project_expire(ctx, days):
-    """Expire projects untouched for the age limit now and delete their data (the worker or
-    beat also does this every hour)."""
+    """Expire projects untouched for the age limit now and delete their data, and delete the
+    photos of unconsented projects delivered PHOTO_GRACE_HOURS ago (the worker or beat also
+    does this every HOUSEKEEPING_SECONDS)."""
     settings = dict(ctx.settings, PROJECT_MAX_AGE_DAYS=days) if days is not None else ctx.settings
     with ctx.database().session() as session:
-        expired = projects.expire_old(session, settings, open_store(settings))
+        expired, cleared = consent.housekeeping(session, settings, open_store(settings))
     click.echo(f"{len(expired)} project(s) expired" + (f": {', '.join(expired)}" if expired else ""))
+    click.echo(f"{len(cleared)} project(s) lost their delivered photos"
+               + (f": {', '.join(cleared)}" if cleared else ""))
+
+
+@project.command("export")
+@click.option("--consented", is_flag=True, required=True,
+              help="export the projects whose users consented (the only kind exported)")
+@click.argument("dest", type=click.Path(file_okay=False))
+@pass_ctx
+def project_export(ctx, consented, dest):
+    """Copy every consented project into DEST/<id>-<name>/: photos.zip, result.zip (when done)
+    and options.json."""
+    store = open_store(ctx.settings)
+    with ctx.database().session() as session:
+        for p in consent.consented(session):
+            folder = consent.export(ctx.settings, store, p, dest)
+            click.echo(f"{p.id} {p.name}: {folder}")
 
 
 @project.command("reset")

@@ -49,6 +49,15 @@ DEFAULTS = {
     "GPU_QUEUE": None,               # Celery queue for CUDA workers; jobs go there when set
     "STALE_JOB_SECONDS": 60,         # a running job without heartbeat this long is requeued
     "PROJECT_MAX_AGE_DAYS": 30,      # then a project expires and its data is deleted
+    # without the user's consent, photos and work files go this long after the result's first
+    # download (the result zip stays until expiry); see docs/protocol.md, "Your photos"
+    "PHOTO_GRACE_HOURS": 24.0,
+    "HOUSEKEEPING_SECONDS": 3600.0,  # how often the worker expires projects and deletes photos
+    # webhooks: POST when a project ends (docs/protocol.md); attempts with exponential backoff
+    "WEBHOOK_ATTEMPTS": 5,           # 1 + 4 retries after 2, 4, 8, 16 s (WEBHOOK_BACKOFF doubling)
+    "WEBHOOK_BACKOFF": 2.0,
+    "WEBHOOK_TIMEOUT": 10.0,         # seconds per attempt
+    "WEBHOOK_ALLOW_PRIVATE": False,  # True: also loopback/private addresses (tests, a LAN-only box)
     # The module whose run(zip_file, work_dir, options, progress) turns photos into a model,
     # and its options (a JSON object; see cloud_backend/reconstruct/options.py).
     "PIPELINE": "cloud_backend.reconstruct.pipeline",

@@ -31,6 +31,8 @@ class Token(Base):
     limit_filesize: Mapped[int] = mapped_column(BigInteger)
     created: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     revoked: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # default webhook of its projects (`token webhook`); a project's own `webhook` wins
+    webhook: Mapped[str] = mapped_column(String(2000), default="", server_default="")
 
     projects: Mapped[list["Project"]] = relationship(back_populates="token")
 
@@ -79,6 +81,13 @@ class Project(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     # ulink points straight at the object store (presigned PUT) instead of this server
     direct_upload: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    # the per-scan options the client sent, as JSON (openscan_protocol.options; see
+    # scan_options.py); the ones it did not send take the server's defaults
+    options: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
+    consent: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    base_url: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    delivered: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)  # first download
+    photos_deleted: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     created: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 

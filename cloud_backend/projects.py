@@ -207,6 +207,40 @@ def start(session, store, settings, project):
     return job.id
 
 
+def rerun(session, project):
+    """Queue a finished project again (new options already stored by the caller), from the
+    parts it has. Credit: a re-run of a delivered model (``processing done``) costs its
+    filesize again, held like a new project's charge; re-running a failed project is free (its
+    charge is still held). One conditional UPDATE decides, so of two re-runs at once one queues
+    and pays and the other gets 409. Returns the new job's id."""
+    if project.status not in (project_status.DONE, project_status.FAILED):
+        raise ProtocolError(f"the project is {project.status}; only a finished project "
+                            f"({project_status.DONE} or {project_status.FAILED}) can run again",
+                            status=409)
+    if project.photos_deleted is not None:
+        raise ProtocolError("the photos of this project were deleted after its result was "
+                            "delivered (it was sent without consent to keep them); upload them "
+                            "again as a new project", status=409)
+    status, charged = project.status, project.charged
+    charge = project.filesize if status == project_status.DONE else charged
+    won = session.execute(
+        update(Project).where(Project.id == project.id, Project.status == status,
+                              Project.charged == charged, Project.photos_deleted.is_(None))
+        .values(status=project_status.INITIALIZED, stage="queued", progress=0, error="",
+                charged=charge, delivered=None, updated=utcnow())
+        .execution_options(synchronize_session=False)).rowcount
+    if not won:
+        raise ProtocolError("the project was re-run, reset or cleaned up by another request at "
+                            "the same time", status=409)
+    if charge > charged and not credit.spend(session, project.token, charge - charged):
+        raise _no_credit(project.token, charge - charged)  # rolls the claim back with it
+    session.refresh(project)
+    job = Job(project=project)
+    session.add(job)
+    session.flush()
+    return job.id
+
+
 def _adopt_direct_parts(session, store, settings, project):
     """Parts PUT straight into object storage are not seen by this server: take those that fit
     the split. (Their SHA-256 is not known; the job's check still reads every byte.)"""

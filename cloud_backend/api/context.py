@@ -29,6 +29,11 @@ def external_url(endpoint, **values):
     """Absolute URL: on PUBLIC_URL when configured, else on the address the client used, if
     that is a loopback name or in ALLOWED_HOSTS: a spoofed Host header must not send uploads
     (or downloads) to somebody else's server."""
+    return public_base() + url_for(endpoint, **values)
+
+
+def public_base():
+    """scheme://host[:port] of the links this request gets (see external_url)."""
     settings = services().settings
     base = settings["PUBLIC_URL"]
     if not base:
@@ -38,4 +43,4 @@ def external_url(endpoint, **values):
             raise ProtocolError(f"this server makes no links for the host name {host!r}: its "
                                 "admin sets PUBLIC_URL (or lists the name in ALLOWED_HOSTS)")
         base = request.host_url
-    return base.rstrip("/") + url_for(endpoint, **values)
+    return base.rstrip("/")

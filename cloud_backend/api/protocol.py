@@ -7,11 +7,11 @@ from werkzeug.exceptions import Unauthorized
 
 from openscan_protocol import status as project_status
 
-from .. import projects, ratelimit, tokens
+from .. import projects, ratelimit, scan_options, tokens
 from ..jobs import queue
 from ..projects import ProtocolError
 from . import schemas
-from .context import external_url, services
+from .context import external_url, public_base, services
 
 blp = Blueprint("protocol", __name__, description="The OpenScanCloud protocol")
 basic_auth = blp.doc(security=[{"basic": []}])
@@ -106,8 +106,13 @@ def create_project(args):
     svc = services()
     with svc.db.session() as session:
         row = _token(session, args["token"])
+        options = scan_options.given(args)
+        scan_options.check_webhook(svc.settings, options.get("webhook", ""))
         project = projects.create(session, svc.settings, svc.store, row, args["project"],
                                   args["photos"], args["parts"], args["filesize"])
+        # a new project, or a re-create of a still-created one: this call's options either way
+        scan_options.store(project, options, consent=args.get("consent", False))
+        project.base_url = public_base()
         if args["direct"]:
             if not svc.store.presigns:
                 raise ProtocolError("direct uploads need object storage; send parts to ulink")
@@ -129,7 +134,9 @@ def get_project_info(args):
                 "ulink": upload_links(project) if accepting else [],
                 "progress": round(project.progress, 1), "stage": project.stage,
                 "error": project.error, "photos": project.photos,
-                "created": project.created, "updated": project.updated}
+                "created": project.created, "updated": project.updated,
+                "options": scan_options.effective(services().settings, project),
+                "photos_kept": project.photos_deleted is None}
 
 
 @blp.route("/resetProject")
@@ -159,6 +166,27 @@ def start_project(args):
         job_id = projects.start(session, svc.store, svc.settings, project)
     if job_id is not None:
         svc.job_queue.enqueue(svc.db, job_id)  # after the commit: the job row exists
+    return {"status": project_status.INITIALIZED}
+
+
+@blp.route("/rerunProject")
+@basic_auth
+@blp.arguments(schemas.RerunProjectArgs, location="query")
+@blp.response(200, schemas.StartedProject)
+def rerun_project(args):
+    """Extension: process a finished project again with other options, from the photos it has
+    (no upload). The options given replace the project's; the others stay. 409 while it is not
+    finished or once its photos were deleted. A delivered model's re-run costs its filesize
+    again; re-running a failed project is free (docs/protocol.md)."""
+    svc = services()
+    with svc.db.session() as session:
+        project = projects.find(session, _token(session, args["token"]), args["project"])
+        options = scan_options.given(args)
+        scan_options.check_webhook(svc.settings, options.get("webhook", ""))
+        job_id = projects.rerun(session, project)
+        scan_options.store(project, {**scan_options.stored(project), **options}, consent=args.get("consent"))
+        project.base_url = public_base()
+    svc.job_queue.enqueue(svc.db, job_id)  # after the commit: the job row exists
     return {"status": project_status.INITIALIZED}
 
 

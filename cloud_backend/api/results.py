@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 
 from openscan_protocol import status as project_status
 
-from .. import projects
+from .. import consent, projects
 from ..models import Project
 from ..projects import ProtocolError
 from .context import services
@@ -25,10 +25,16 @@ def result(uid):
     svc.links.verify("download", uid, None, request.args.get("sig"))
     with svc.db.session() as session:
         project = session.query(Project).filter_by(uid=uid).one_or_none()
+        if project is not None and project.status in (project_status.INITIALIZED,
+                                                      project_status.PROCESSING):
+            raise ProtocolError("the project is being processed again; this link serves the new "
+                                "result once it is done", status=404)
         if project is None or project.status != project_status.DONE:
             raise ProtocolError("this result no longer exists", status=404)
         name = projects.result_name(project)
         key = projects.result_key(project)
+        if request.method == "GET":
+            consent.mark_delivered(session, project)  # starts the photos' grace period (consent.py)
     # object storage serves the bytes itself, through a fresh short-lived presigned URL
     direct = svc.store.url(key, svc.settings["DOWNLOAD_MAX_AGE"], filename=name)
     if direct:

@@ -1,7 +1,8 @@
 """Query parameters and JSON shapes of the protocol (docs/protocol.md), used both to parse
 requests and to write /openapi.json, so the description cannot drift from the code."""
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
+from openscan_protocol import options as scan_options
 from openscan_protocol import status as project_status
 
 
@@ -28,7 +29,58 @@ class ProjectArgs(TokenArgs):
     project = fields.String(required=True, metadata={"description": "e.g. 1637421234-OSC.zip"})
 
 
-class CreateProjectArgs(ProjectArgs):
+def _choice(name, values, description):
+    return fields.String(validate=validate.OneOf(values, error=f"must be one of: {', '.join(values)}"),
+                         metadata={"description": f"{description}; default {scan_options.DEFAULTS[name]}"})
+
+
+def _flag(name, description):
+    return fields.Boolean(error_messages={"invalid": "must be true or false (also 1/0, yes/no, on/off)"},
+                          metadata={"description": f"{description}; default "
+                                                  f"{str(scan_options.DEFAULTS[name]).lower()}"})
+
+
+class Formats(fields.Field):
+    """A comma-separated subset of openscan_protocol.result.FORMATS, e.g. ``obj,stl``."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        accepted = ", ".join(scan_options.ALL_FORMATS)
+        if not isinstance(value, str):
+            raise ValidationError(f"must be a comma-separated subset of: {accepted}")
+        names = [n.strip().lower() for n in value.split(",") if n.strip()]
+        if not names or any(n not in scan_options.ALL_FORMATS for n in names):
+            raise ValidationError(f"must be a comma-separated subset of: {accepted}")
+        return list(dict.fromkeys(names))
+
+
+class WebhookUrl(fields.String):
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs).strip()
+        if value and (len(value) > 2000 or not value.lower().startswith(("http://", "https://"))):
+            raise ValidationError("must be an http:// or https:// URL of at most 2000 characters")
+        return value
+
+
+class OptionArgs(Args):
+    """Per-scan options (extension; openscan_protocol/options.py): all optional, old clients
+    send none and get the defaults."""
+    quality = _choice("quality", scan_options.QUALITY, "reconstruction detail")
+    texture = _flag("texture", "textured model")
+    masking = _choice("masking", scan_options.MASKING, "auto: use masks/ when sent; masks: required")
+    objecttype = _choice("objecttype", scan_options.OBJECTTYPE, "scene: no object isolation")
+    formats = Formats(metadata={"description": "comma-separated subset of "
+                                f"{', '.join(scan_options.ALL_FORMATS)}; default all"})
+    notify = _flag("notify", "e-mail when done or failed")
+    webhook = WebhookUrl(metadata={"description": "http(s) URL that gets a signed POST when the "
+                                   "project ends; default the token's"})
+    consent = _flag("consent", "may the photos be kept for research (else deleted after delivery)")
+
+
+class RerunProjectArgs(ProjectArgs, OptionArgs):
+    pass
+
+
+class CreateProjectArgs(ProjectArgs, OptionArgs):
     photos = fields.Integer(required=True, strict=False)
     parts = fields.Integer(required=True, metadata={"description": "ceil(filesize / part size)"})
     filesize = fields.Integer(required=True, metadata={"description": "bytes of the whole zip"})
@@ -72,6 +124,10 @@ class ProjectInfo(Schema):
     photos = fields.Integer()
     created = fields.DateTime()
     updated = fields.DateTime()
+    options = fields.Dict(metadata={"description": "the per-scan options this project runs with "
+                                    "(extension)"})
+    photos_kept = fields.Boolean(metadata={"description": "false once the photos were deleted "
+                                           "(no consent): rerunProject then needs a new upload"})
 
 
 class QueueEstimate(Schema):

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from celery import Celery
 from celery.signals import worker_shutting_down
-from .. import projects
+from .. import consent
 from ..db import Database
 from ..models import Job
 from ..storage import open_store
@@ -36,7 +36,7 @@ def make_app(settings):
         beat_schedule={
             "requeue-stale-jobs": {"task": "openscan.requeue_stale",
                                    "schedule": max(settings["STALE_JOB_SECONDS"] / 2, 1.0)},
-            "expire-projects": {"task": "openscan.expire_projects", "schedule": 3600.0},
+            "expire-projects": {"task": "openscan.expire_projects", "schedule": settings["HOUSEKEEPING_SECONDS"]},
         })
     app.conf.openscan_settings = settings
 
@@ -71,7 +71,8 @@ def make_app(settings):
     def expire_projects():
         db = database()
         with db.session() as session:
-            return projects.expire_old(session, settings, open_store(settings))
+            expired, cleared = consent.housekeeping(session, settings, open_store(settings))
+            return expired + cleared
 
     return app
 

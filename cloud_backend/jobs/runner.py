@@ -6,7 +6,6 @@ kills the whole process group to cancel, so nothing here needs to poll for cance
 import importlib
 import logging
 import os
-import shutil
 import signal
 import sys
 import time
@@ -15,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 
 from openscan_protocol import status as project_status
 
-from .. import archive, config, mail, projects
+from .. import archive, config, mail, projects, scan_options
 from ..db import Database, retry
 from ..models import Job, utcnow
 from ..storage import open_store
@@ -54,6 +53,7 @@ def run(settings, job_id):
         project_id, keys = project.id, [projects.part_key(project, i) for i in range(project.parts)]
         limits = archive.rules(settings, project.token.limit_photos)
         result_key, folder = projects.result_key(project), projects.work_dir(settings, project)
+        options = scan_options.pipeline(settings, project)
         projects.set_status(project, project_status.PROCESSING, stage="starting", error="")
     progress = ProgressRecorder(db, project_id)
     try:
@@ -64,14 +64,15 @@ def run(settings, job_id):
             archive.validate(zip_file, **limits)
             zip_file.seek(0)
             pipeline = importlib.import_module(settings["PIPELINE"])  # heavy: only in this process
-            result = pipeline.run(zip_file, folder, settings["RECONSTRUCTION_OPTIONS"], progress)
+            result = pipeline.run(zip_file, folder, options, progress)
         store.put_file(result_key, result)
     except Exception as e:  # any failure ends the job; the reason goes to the user
         log.exception("job %s failed", job_id)
         reason = str(e) or type(e).__name__
         retry(lambda: _finish(db, settings, job_id, "failed", reason), "recording a failure")
         return 1
-    shutil.rmtree(folder, ignore_errors=True)
+    # the work folder stays: a rerunProject with other options redoes only the stages they
+    # change; reset, expiry and the photo housekeeping (consent.py) delete it
     retry(lambda: _finish(db, settings, job_id, "done"), "recording a result")
     return 0
 
@@ -94,6 +95,9 @@ def _finish(db, settings, job_id, state, error=""):
         else:
             projects.set_status(project, project_status.FAILED, error=error)
         to, name = project.token.mail, project.name
+        notify = scan_options.wants_mail(project)
+    if not notify:
+        return
     if state == "done":
         mail.send(settings, to, f"Your 3D model {name} is ready",
                   f"OpenScan Cloud has finished {name}. Your rig or uploader can download it now.")

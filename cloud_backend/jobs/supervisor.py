@@ -12,7 +12,9 @@ import time
 
 from sqlalchemy.exc import OperationalError
 
-from .. import config, lifeline, projects
+from .. import config, lifeline, projects, webhooks
+from ..links import LinkSigner
+from ..storage import open_store
 from ..db import retry
 from ..models import Job, utcnow
 from . import runner
@@ -43,6 +45,8 @@ def supervise(settings, db, job_id, stopping, poll=1.0):
             retry(lambda: _requeue(db, job_id), "requeueing a job")
             return "requeued"
         state = _state(db, job_id)
+        if state in ("done", "failed"):  # recorded by the job itself, which is exiting now
+            continue
         if state is not None and state != "running":
             log.info("job %s cancelled", job_id)
             _kill(child)
@@ -54,6 +58,8 @@ def supervise(settings, db, job_id, stopping, poll=1.0):
         reason = (f"the job process died (signal {-child.returncode})" if child.returncode < 0
                   else f"the job process exited with status {child.returncode}")
         retry(lambda: runner.fail(db, settings, job_id, reason), "recording a failure")
+    # in a background thread: a slow or dead receiver holds up neither the status nor the queue
+    webhooks.after_job(settings, db, open_store(settings), LinkSigner(settings["SECRET_KEY"]), job_id)
     return "done" if child.returncode == 0 else "failed"
 
 

@@ -7,13 +7,12 @@ import time
 
 import psutil
 
-from .. import projects
+from .. import consent
 from ..db import Database
 from ..storage import open_store
 from . import queue, supervisor
 
 log = logging.getLogger(__name__)
-EXPIRY_INTERVAL = 3600.0  # seconds between sweeps for expired projects
 
 
 def _alive(worker):
@@ -44,7 +43,7 @@ class Worker:
         while not self.stopping.is_set():
             if time.monotonic() > next_expiry:
                 self._expire()
-                next_expiry = time.monotonic() + EXPIRY_INTERVAL
+                next_expiry = time.monotonic() + self.settings["HOUSEKEEPING_SECONDS"]
             with self.db.session() as session:
                 job = queue.claim(session, self.name)
                 job_id = job.id if job else None
@@ -55,9 +54,11 @@ class Worker:
 
     def _expire(self):
         with self.db.session() as session:
-            expired = projects.expire_old(session, self.settings, open_store(self.settings))
+            expired, cleared = consent.housekeeping(session, self.settings, open_store(self.settings))
         if expired:
             log.info("expired %d old projects: %s", len(expired), ", ".join(expired))
+        if cleared:
+            log.info("deleted the delivered photos of %d projects: %s", len(cleared), ", ".join(cleared))
 
     def stop(self):
         self.stopping.set()

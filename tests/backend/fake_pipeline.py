@@ -1,5 +1,6 @@
 """A stand-in reconstruction for the job-system tests: real unpacking, then stages that take
-FAKE_STAGE_SECONDS each, leave a marker and log their start to FAKE_RUN_LOG, so tests can watch progress, kill, resume and fail
+FAKE_STAGE_SECONDS each, leave a marker and log their start to FAKE_RUN_LOG (and put the
+options they got in the result's options.json), so tests can watch progress, kill, resume and fail
 without waiting minutes for photogrammetry. (The real pipeline has its own tests.)"""
 import json
 import os
@@ -33,5 +34,9 @@ def run(zip_file, work_dir, options=None, progress=None):
     result = work_dir / "result.zip"
     with zipfile.ZipFile(result, "w") as zf:
         zf.writestr("model.obj", "v 0 0 0\n")
-        zf.writestr("report.json", json.dumps({"images": sorted(os.listdir(work_dir / "images"))}))
+        images = sorted(os.listdir(work_dir / "images"))
+        zf.writestr("report.json", json.dumps({"images": images, "images_given": len(images),
+                                               "images_registered": len(images),
+                                               "reprojection_error_px": 0.5}))
+        zf.writestr("options.json", json.dumps(options or {}))  # what the job passed
     return result

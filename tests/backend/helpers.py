@@ -67,15 +67,16 @@ class Client:
             params["token"] = self.token
         return requests.get(f"{self.base}/{endpoint}", params=params, auth=self.auth, timeout=60)
 
-    def create(self, name, data, part_size, photos=3):
+    def create(self, name, data, part_size, photos=3, **options):
+        """createProject; ``options`` are per-scan option parameters (quality=..., ...)."""
         r = self.call("createProject", project=name, photos=photos,
-                      parts=math.ceil(len(data) / part_size), filesize=len(data))
+                      parts=math.ceil(len(data) / part_size), filesize=len(data), **options)
         assert r.status_code == 200, r.text
         return r.json()
 
-    def upload_all(self, name, data, part_size, photos=3):
+    def upload_all(self, name, data, part_size, photos=3, **options):
         """createProject, every part by POST, startProject: the old uploader.py's sequence."""
-        created = self.create(name, data, part_size, photos)
+        created = self.create(name, data, part_size, photos, **options)
         for link, part in zip(created["ulink"], slices(data, part_size)):
             r = requests.post(link, data=part, timeout=60,
                               headers={"Content-Type": "application/octet-stream"})

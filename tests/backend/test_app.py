@@ -23,7 +23,8 @@ def test_openapi_describes_every_route_and_method(app):
     assert spec["paths"]["/getTokenInfo"]["get"]["security"] == [{"basic": []}]
     assert "security" not in spec["paths"]["/status"]["get"]
     params = {p["name"] for p in spec["paths"]["/createProject"]["get"]["parameters"]}
-    assert params == {"token", "project", "photos", "parts", "filesize", "direct"}
+    from openscan_protocol.options import DEFAULTS
+    assert params == {"token", "project", "photos", "parts", "filesize", "direct", *DEFAULTS}
 
 
 def test_migrations_match_the_models(app):
