@@ -8,7 +8,6 @@ Errors come in two kinds: `TransientError` (network, 5xx: worth trying again lat
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -302,9 +301,3 @@ def _short(exc: BaseException) -> str:
     if isinstance(exc, CloudError):
         return str(exc)
     return type(exc).__name__
-
-
-def unique_name(label: str) -> str:
-    """A project name the server has not seen from this token: `<label>-<epoch ms>.zip`."""
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in label).strip("._") or "scan"
-    return f"{safe[:60]}-{int(time.time() * 1000)}.zip"

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Optional
 
 from ..config import make_private
-from .client import unique_name
 
 ACTIVE = ("queued", "uploading", "processing", "downloading")   # the worker resumes these
 STATES = ACTIVE + ("done", "failed", "cancelled")
@@ -235,3 +234,9 @@ class UploadQueue:
             raise QueueError(f"upload #{entry_id} is {e.state}; nothing to cancel")
         self.update(entry_id, state="cancelled", error="cancelled by the user")
         return self.get(entry_id)
+
+
+def unique_name(label: str) -> str:
+    """A project name the server has not seen from this token: `<label>-<epoch ms>.zip`."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in label).strip("._") or "scan"
+    return f"{safe[:60]}-{int(time.time() * 1000)}.zip"
