@@ -60,7 +60,7 @@ DEFAULTS = {
 # CPU stereo grows with the cube of the depth-map size (pixels x disparity range): DTU's 49
 # photos took 1050 CPU-s of dense at 1600 px against ~55 s at 800, hence 1000 for `standard`.
 QUALITY = {
-    "preview": {"max_image_size": 1000, "max_num_features": 2048, "upsample_below": 0, "dense_max_image_size": 400,
+    "preview": {"max_image_size": 1000, "max_num_features": 2048, "upsample_below": 0, "dense_max_image_size": 320,
                 "poisson_depth": 8, "mesh_faces": 50_000, "texture_size": 1024, "print_voxels": 128},
     "standard": {"max_image_size": 2400, "max_num_features": 8192, "dense_max_image_size": 1000,
                  "poisson_depth": 10, "mesh_faces": 200_000, "texture_size": 4096, "print_voxels": 256},
