@@ -10,6 +10,7 @@ from cloud_backend.reconstruct import pipeline, synthetic
 pytestmark = pytest.mark.slow
 
 
+@pytest.mark.skip(reason="not yet run: the 3x ratio on this scan is unmeasured (issue 16); unskip once measured")
 def test_preview_is_at_least_three_times_faster_than_standard(tmp_path):
     # small photos: SIFT's upsampling (standard) and the depth-map size are what differ here
     buf, _ = synthetic.scan_zip(8, (20.0, 45.0), 640, 480, manifest="full")
