@@ -26,27 +26,31 @@ def run(layout, options, progress=no_progress):
 
 def main(images, masks_dir, sparse, dense_dir, fused, options, progress=no_progress):
     """An MVS workspace in `dense_dir` (undistorted photos, depth and normal maps) and the
-    fused points in `fused`. masks_dir: object masks `<photo>.png`, used where present."""
+    fused points in `fused`. masks_dir: object masks `<photo>.png`, used where present unless
+    masking is 'off'. objecttype 'scene': the views are not cropped to the object."""
     dense_dir = fresh_dir(dense_dir)
     dense_size = int(options["dense_max_image_size"])   # 0: the photos' size
     gpu = gpu_enabled(options)
     undistort = pycolmap.UndistortCameraOptions()
     # CPU: the size is the object's, not the photo's (a small object in a 16 MP frame keeps
     # its detail); each view is then cropped to the object. patch_match_stereo sizes its own.
-    undistort.max_image_size = (dense_size or -1) if gpu else _size_for_object(pycolmap.Reconstruction(sparse), dense_size)
+    scene = options["objecttype"] == "scene"
+    undistort.max_image_size = (dense_size or -1) if gpu or scene else \
+        _size_for_object(pycolmap.Reconstruction(sparse), dense_size)
     pycolmap.undistort_images(
         dense_dir, sparse, images, undistort_options=undistort, num_threads=num_threads(options),
     )
     progress(0.08)
     rec = pycolmap.Reconstruction(dense_dir / "sparse")
-    masks = _load_masks(masks_dir, rec)
+    masks = {} if options["masking"] == "off" else _load_masks(masks_dir, rec)
     if gpu:
         method = "patch_match_stereo (CUDA)"
         _patch_match(dense_dir, options)
         _apply_masks(dense_dir, rec, masks)
     else:
         method = "OpenCV SGBM on rectified pairs (CPU)"
-        rec, masks = crop_to_object(dense_dir, rec, masks)
+        if not scene:
+            rec, masks = crop_to_object(dense_dir, rec, masks)
         progress(0.12)
         _cpu_depth_maps(dense_dir, rec, masks, options, lambda f: progress(0.12 + 0.68 * f))
     progress(0.8)

@@ -1,7 +1,13 @@
-"""Stage 7 — `result.zip`: textured model, COLMAP text model, report and preview.
+"""Stage 7 — `result.zip`: the model files of the scan's `formats`, the COLMAP text model,
+report and preview.
 
-The zip is written under a temporary name and renamed, so the job system
-never ships half an archive.
+One function per output file (write_obj, write_glb, write_stl, write_ply, render_preview,
+build_report); `main` calls those the options ask for. Formats follow
+openscan_protocol.result.FORMATS: obj (model.obj + model.mtl + texture.png), glb, stl (print-
+ready solid, printable.py), ply (the fused dense points). With texture off there is no texture
+stage: the OBJ (no MTL, no texture) and the GLB carry per-vertex colours from the fused points.
+The zip is written under a temporary name and renamed, so the job system never ships half an
+archive.
 """
 import json
 import pathlib
@@ -14,50 +20,141 @@ import numpy as np
 from openscan_protocol import result as result_files
 from openscan_protocol.atomic import commit
 
-from . import formats, raster, sfm, texture
+from . import formats, ingest, printable, raster, sfm, texture
 from .pipeline import STAGES
 from .stage import command, fresh_dir, is_done, no_progress, read_marker, write_json
 
 STAGE_NAMES = [name for name, _, _ in STAGES if name != "export"]
+STORED = (".png", ".glb", ".stl")   # already compressed, or not worth deflating
 
 
 def run(layout, options, progress=no_progress):
     stats = {name: read_marker(layout.work, name) for name in STAGE_NAMES if is_done(layout.work, name)}
-    return main(layout.textured, layout.texture_image, layout.sparse, layout.ingest, stats,
-                layout.export, layout.result, options, progress)
+    return main(layout.textured, layout.texture_image, layout.mesh, layout.fused, layout.sparse, layout.frame,
+                layout.ingest, stats, layout.export, layout.result, options, progress)
 
 
-def main(textured, texture_image, sparse, ingest_info, stage_stats, out, result, options, progress=no_progress):
-    """The model files, the COLMAP text model, report.json and preview.png in `out`, all of
-    them zipped into `result` (written under a temporary name, then renamed)."""
+def main(textured, texture_image, mesh_path, fused, sparse, frame, ingest_info, stage_stats, out, result,
+         options, progress=no_progress):
+    """The files of the chosen formats, the COLMAP text model, report.json and preview.png in
+    `out`, all of them zipped into `result` (written under a temporary name, then renamed)."""
     out = fresh_dir(out)
+    chosen = options["formats"]
     rec = sfm.load(sparse)
     rec.write_text(fresh_dir(out / "sparse"))
-    verts, normals, uv, faces = texture.read_textured(textured)
-    tex = cv2.cvtColor(cv2.imread(str(texture_image), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-    formats.write_obj(out, verts, normals, uv, faces)
-    shutil.copyfile(texture_image, out / result_files.TEXTURE)
-    formats.write_glb(out / result_files.GLB, verts, uv, faces, texture_image)
+    model = load_model(textured, texture_image, mesh_path, fused, options["texture"])
+    if "obj" in chosen:
+        write_obj(out, model)
+    if "glb" in chosen:
+        write_glb(out / result_files.GLB, model)
+    if "ply" in chosen:
+        write_ply(out / result_files.PLY, fused)
     progress(0.2)
-    render_preview(rec, verts, faces, uv, tex, out / result_files.PREVIEW, int(options["preview_size"]))
+    printed = None
+    if "stl" in chosen:
+        printed = write_stl(out / result_files.STL, mesh_path, frame, ingest_info, options)
     progress(0.6)
-    write_json(out / result_files.REPORT, build_report(ingest_info, stage_stats, options))
+    render_preview(rec, model, out / result_files.PREVIEW, int(options["preview_size"]))
+    progress(0.8)
+    write_json(out / result_files.REPORT, build_report(ingest_info, stage_stats, options, printed))
+    write_zip(out, result, chosen)
+    progress(1.0)
+    return {"result_bytes": pathlib.Path(result).stat().st_size, "files": sorted(zip_names(out, chosen)),
+            "print": printed}
+
+
+def load_model(textured, texture_image, mesh_path, fused, textured_wanted):
+    """The model the files show: the textured mesh (uv + texture image), or with texture off
+    the mesh with a colour per vertex from the nearest fused point."""
+    if textured_wanted:
+        verts, normals, uv, faces = texture.read_textured(textured)
+        tex = cv2.cvtColor(cv2.imread(str(texture_image), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        return {"verts": verts, "normals": normals, "uv": uv, "faces": faces, "texture": tex,
+                "texture_path": texture_image, "colours": None}
+    import trimesh
+    from scipy.spatial import cKDTree
+
+    mesh = trimesh.load(mesh_path, process=False, force="mesh")
+    points = trimesh.load(fused, process=False)
+    colours = np.full((len(mesh.vertices), 3), 180, np.uint8)
+    point_colours = getattr(points, "colors", None)
+    if point_colours is not None and len(point_colours) == len(points.vertices) and len(points.vertices):
+        _, nearest = cKDTree(points.vertices).query(mesh.vertices)
+        colours = np.asarray(point_colours)[nearest, :3].astype(np.uint8)
+    return {"verts": np.asarray(mesh.vertices), "normals": np.asarray(mesh.vertex_normals),
+            "uv": None, "faces": np.asarray(mesh.faces), "texture": None, "texture_path": None,
+            "colours": colours}
+
+
+def write_obj(out, model):
+    """model.obj (+ model.mtl and texture.png when textured; vertex colours otherwise)."""
+    if model["uv"] is not None:
+        formats.write_obj(out, model["verts"], model["normals"], model["uv"], model["faces"])
+        shutil.copyfile(model["texture_path"], out / result_files.TEXTURE)
+    else:
+        formats.write_obj_coloured(out / result_files.OBJ, model["verts"], model["normals"], model["faces"],
+                                   model["colours"])
+
+
+def write_glb(path, model):
+    if model["uv"] is not None:
+        formats.write_glb(path, model["verts"], model["uv"], model["faces"], model["texture_path"])
+    else:
+        formats.write_glb_coloured(path, model["verts"], model["faces"], model["colours"])
+
+
+def write_ply(path, fused):
+    """model.ply: the fused dense points as pycolmap wrote them (binary; positions, normals, colours)."""
+    shutil.copyfile(fused, path)
+
+
+def write_stl(path, mesh_path, frame, ingest_info, options):
+    """model.stl, binary, in the model's units (mm when the scale is known). objecttype
+    'object': the watertight solid of printable.solidify; 'scene': the mesh as it is.
+    Returns the report's `print` entry: the checks as measured on the written solid."""
+    import trimesh
+
+    mesh = trimesh.load(mesh_path, process=False, force="mesh")
+    metric = sfm.read_frame(frame)["units"] == "mm"
+    if options["objecttype"] == "scene":
+        verts, faces, info = printable.as_is(mesh.vertices, mesh.faces)
+    else:
+        manifest = ingest.read(ingest_info)["manifest"]
+        base_z = manifest.plate_z_mm if manifest is not None and metric else None
+        verts, faces, info = printable.solidify(mesh.vertices, mesh.faces, int(options["print_voxels"]),
+                                                base_z=base_z, max_faces=int(options["mesh_faces"]))
+    trimesh.Trimesh(verts, faces, process=False).export(path, file_type="stl")
+    return {
+        "watertight": info["watertight"],
+        "winding_consistent": info["winding_consistent"],
+        "shells": info["shells"],
+        "faces": info["faces"],
+        "volume_mm3": round(info["volume"], 1) if metric and info["volume"] is not None else None,
+        "bbox_mm": [round(x, 2) for x in info["bbox"]] if metric and info["bbox"] else None,
+        "units": "mm" if metric else "arbitrary (no rig geometry: scale unknown)",
+        "closed": options["objecttype"] != "scene",
+    }
+
+
+def zip_names(out, chosen):
+    """The model files of the chosen formats that were written (no MTL or texture untextured)."""
+    return [name for fmt in chosen for name in result_files.FORMATS[fmt] if (out / name).exists()]
+
+
+def write_zip(out, result, chosen):
+    """Model files, sparse/*.txt, report.json, report.html (when written), preview.png."""
+    extra = [name for name in (result_files.REPORT, result_files.REPORT_HTML, result_files.PREVIEW)
+             if (out / name).exists()]
     tmp = pathlib.Path(f"{result}.tmp")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in result_files.MODEL_FILES:
-            # the texture PNG and GLB are already compressed
-            archive.write(out / name, name,
-                          zipfile.ZIP_STORED if name.endswith((".png", ".glb")) else zipfile.ZIP_DEFLATED)
+        for name in zip_names(out, chosen) + extra:
+            archive.write(out / name, name, zipfile.ZIP_STORED if name.endswith(STORED) else zipfile.ZIP_DEFLATED)
         for name in ("cameras.txt", "images.txt", "points3D.txt"):
             archive.write(out / "sparse" / name, f"sparse/{name}")
-        archive.write(out / result_files.REPORT, result_files.REPORT)
-        archive.write(out / result_files.PREVIEW, result_files.PREVIEW, zipfile.ZIP_STORED)
     commit(tmp, result)
-    progress(1.0)
-    return {"result_bytes": pathlib.Path(result).stat().st_size}
 
 
-def build_report(ingest_info, stats, options):
+def build_report(ingest_info, stats, options, printed=None):
     info = json.loads(pathlib.Path(ingest_info).read_text())
     sfm_stats = stats.get("sfm", {})
     return {
@@ -78,23 +175,27 @@ def build_report(ingest_info, stats, options):
         "pair_strategy": stats.get("features", {}).get("pair_strategy"),
         "timing_s": {name: s.get("seconds") for name, s in stats.items()},
         "cpu_s": {name: s.get("cpu_seconds") for name, s in stats.items() if "cpu_seconds" in s},
+        "print": printed,
         "options": options,
     }
 
 
-def render_preview(rec, verts, faces, uv_coords, tex, path, size):
-    """The textured model seen from the best photo's direction, upright (+z up), lit from the camera.
-    uv_coords in [0, 1] with v down the texture image's rows."""
+def render_preview(rec, model, path, size):
+    """The model seen from the best photo's direction, upright (+z up), lit from the camera:
+    textured (uv in [0, 1], v down the texture image's rows) or with its vertex colours."""
+    verts, faces = model["verts"], model["faces"]
     best = rec.image(max(rec.reg_image_ids(), key=lambda i: rec.image(i).num_points3D))
     origins, dirs, (h, w) = preview_rays(verts, best.projection_center(), size)
     _, ids, bary = raster.cast(raster.scene_of(verts, faces), origins, dirs)
     hit = ids >= 0
     picture = np.full((h * w, 3), 255, np.uint8)
     if hit.any():
-        uv = raster.interpolate(uv_coords, faces, ids[hit], bary[hit])
-        th, tw = tex.shape[:2]
-        pix = np.column_stack([uv[:, 0] * tw, uv[:, 1] * th])
-        colour = texture.sample(tex, pix)
+        if model["uv"] is not None:
+            uv = raster.interpolate(model["uv"], faces, ids[hit], bary[hit])
+            th, tw = model["texture"].shape[:2]
+            colour = texture.sample(model["texture"], np.column_stack([uv[:, 0] * tw, uv[:, 1] * th]))
+        else:
+            colour = raster.interpolate(model["colours"].astype(np.float32), faces, ids[hit], bary[hit])
         tri = verts[faces[ids[hit]]]
         normal = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
         normal /= np.linalg.norm(normal, axis=1, keepdims=True) + 1e-12

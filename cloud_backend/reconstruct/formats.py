@@ -1,4 +1,5 @@
-"""The model files owners open: OBJ (+ MTL, texture image) and binary glTF."""
+"""The model files owners open: OBJ (+ MTL, texture image) and binary glTF, textured or with
+per-vertex colours (texture off)."""
 import numpy as np
 
 from openscan_protocol import result
@@ -25,3 +26,21 @@ def write_glb(path, verts, uv, faces, texture_path):
         uv=np.column_stack([uv[:, 0], 1.0 - uv[:, 1]]), image=Image.open(texture_path)
     )
     trimesh.Trimesh(vertices=verts, faces=faces, visual=visual, process=False).export(path)
+
+
+def write_obj_coloured(path, verts, normals, faces, colours):
+    """model.obj without material: `v x y z r g b` (0..1), the vertex-colour extension that
+    MeshLab, Blender and most viewers read."""
+    f_idx = faces + 1
+    with open(path, "w") as f:
+        np.savetxt(f, np.column_stack([verts, np.asarray(colours, float)[:, :3] / 255.0]),
+                   fmt="v %.6f %.6f %.6f %.4f %.4f %.4f")
+        np.savetxt(f, normals, fmt="vn %.4f %.4f %.4f")
+        np.savetxt(f, np.repeat(f_idx, 2, axis=1), fmt="f %d//%d %d//%d %d//%d")
+
+
+def write_glb_coloured(path, verts, faces, colours):
+    import trimesh
+
+    rgba = np.column_stack([np.asarray(colours, np.uint8)[:, :3], np.full(len(verts), 255, np.uint8)])
+    trimesh.Trimesh(vertices=verts, faces=faces, vertex_colors=rgba, process=False).export(path)

@@ -29,7 +29,11 @@ def main(fused, sparse, frame, ingest_info, mesh_path, options, progress=no_prog
     manifest = ingest.read(ingest_info)["manifest"]
     metric = sfm.read_frame(frame)["units"] == "mm"
     plate_z = manifest.plate_z_mm if manifest is not None and metric else None
-    pcd, removed_plate = isolate_object(pcd, centres, plate_z)
+    if options["objecttype"] == "scene":   # keep everything the photos show; only strays go
+        plate_z = None
+        pcd, removed_plate = pcd.remove_statistical_outlier(20, 2.0)[0], False
+    else:
+        pcd, removed_plate = isolate_object(pcd, centres, plate_z)
     progress(0.15)
     if len(pcd.points) < 500:
         raise ReconstructionError("too few surface points remain on the object to build a mesh")

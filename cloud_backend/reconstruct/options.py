@@ -3,7 +3,10 @@
 Options are plain data (a dict) so the job system can store them as JSON
 next to the project and pass them to a child process unchanged.
 """
+import json
 import os
+
+from openscan_protocol import options as protocol
 
 DEFAULTS = {
     "quality": "standard",         # 'preview' | 'standard' | 'high': a row of QUALITY, see below
@@ -47,6 +50,7 @@ DEFAULTS = {
     "uv_atlas": "auto",            # 'xatlas' | 'grid' | 'auto' (xatlas up to 10k faces)
     "texture_views_per_texel": 3,  # blend the best-facing views
     "preview_size": 640,
+    "print_voxels": None,          # (quality) voxels along the object's longest side for model.stl (printable.py)
 }
 
 
@@ -56,18 +60,35 @@ DEFAULTS = {
 # CPU stereo grows with the cube of the depth-map size (pixels x disparity range): DTU's 49
 # photos took 1050 CPU-s of dense at 1600 px against ~55 s at 800, hence 1000 for `standard`.
 QUALITY = {
-    "preview": {"max_image_size": 1600, "max_num_features": 4096, "dense_max_image_size": 800,
-                "poisson_depth": 8, "mesh_faces": 50_000, "texture_size": 2048},
+    "preview": {"max_image_size": 1000, "max_num_features": 2048, "upsample_below": 0, "dense_max_image_size": 320,
+                "poisson_depth": 8, "mesh_faces": 50_000, "texture_size": 1024, "print_voxels": 128},
     "standard": {"max_image_size": 2400, "max_num_features": 8192, "dense_max_image_size": 1000,
-                 "poisson_depth": 10, "mesh_faces": 200_000, "texture_size": 4096},
-    "high": {"max_image_size": 3200, "max_num_features": 8192, "dense_max_image_size": 0,
-             "poisson_depth": 12, "mesh_faces": 1_000_000, "texture_size": 8192},
+                 "poisson_depth": 10, "mesh_faces": 200_000, "texture_size": 4096, "print_voxels": 256},
+    # the same features and SfM as `standard`: a re-run at `high` starts at the dense stage
+    "high": {"max_image_size": 2400, "max_num_features": 8192, "dense_max_image_size": 0,
+             "poisson_depth": 12, "mesh_faces": 1_000_000, "texture_size": 8192, "print_voxels": 384},
+}
+
+# The option keys each stage reads; its `.done.json` records their values, and pipeline.run
+# re-runs a stage whose values changed (and every stage after it). Keys not listed anywhere
+# (num_threads, use_gpu, fusion_cache_gb) change how fast or in how much memory, not the result.
+STAGE_OPTIONS = {
+    "ingest": (),
+    "features": ("masking", "max_image_size", "upsample_below", "max_num_features", "exhaustive_max_images",
+                 "graph_features", "graph_neighbors", "angle_neighbors"),
+    "sfm": ("min_registered_fraction", "min_registered_images", "prior_position_std_mm",
+            "refine_principal_point", "ba_global_growth", "recovery_rounds", "graph_neighbors"),
+    "dense": ("masking", "objecttype", "dense_max_image_size", "dense_num_neighbors", "sgbm_block_size",
+              "sgbm_uniqueness_ratio", "sgbm_max_disparity_fraction", "fusion_min_num_pixels"),
+    "mesh": ("objecttype", "poisson_depth", "trim_spacings", "mesh_faces", "smooth_iterations"),
+    "texture": ("texture", "texture_size", "uv_atlas", "texture_views_per_texel"),
+    "export": ("quality", "texture", "objecttype", "formats", "preview_size", "print_voxels", "mesh_faces"),
 }
 
 
 def resolve(options=None):
-    """Defaults, then the quality level's settings, then `options`; unknown keys or
-    levels are an error, not a silent no-op."""
+    """Defaults, then the quality level's settings, then `options`; unknown keys, levels or
+    values of the per-scan options are a ValueError naming the option, not a silent no-op."""
     options = dict(options or {})
     unknown = set(options) - set(DEFAULTS)
     if unknown:
@@ -75,7 +96,32 @@ def resolve(options=None):
     level = options.get("quality", DEFAULTS["quality"])
     if level not in QUALITY:
         raise ValueError(f"quality must be one of {', '.join(QUALITY)}, not {level!r}")
-    return {**DEFAULTS, **QUALITY[level], **options}
+    resolved = {**DEFAULTS, **QUALITY[level], **options}
+    for key, accepted in (("masking", protocol.MASKING), ("objecttype", protocol.OBJECTTYPE)):
+        if resolved[key] not in accepted:
+            raise ValueError(f"{key} must be one of {', '.join(accepted)}, not {resolved[key]!r}")
+    if not isinstance(resolved["texture"], bool):
+        raise ValueError(f"texture must be true or false, not {resolved['texture']!r}")
+    resolved["formats"] = _formats(resolved["formats"])
+    return resolved
+
+
+def _formats(value):
+    """A list of known formats in the protocol's order; a comma-separated string is accepted."""
+    names = value.split(",") if isinstance(value, str) else value
+    if not isinstance(names, (list, tuple)):
+        raise ValueError(f"formats must be a list of {', '.join(protocol.ALL_FORMATS)}, not {value!r}")
+    names = [str(n).strip().lower() for n in names if str(n).strip()]
+    wrong = [n for n in names if n not in protocol.ALL_FORMATS]
+    if wrong or not names:
+        raise ValueError(f"formats must be one or more of {', '.join(protocol.ALL_FORMATS)}, not {value!r}")
+    return [f for f in protocol.ALL_FORMATS if f in names]
+
+
+def stage_options(name, options):
+    """The values of the options stage `name` reads, as JSON would give them back (tuples as
+    lists), so a marker's record compares equal to the same options resolved again."""
+    return json.loads(json.dumps({key: options[key] for key in STAGE_OPTIONS[name]}))
 
 
 def num_threads(options):

@@ -2,8 +2,11 @@
 
 Each stage module has `main(<its input and output paths>, options, progress) -> dict of
 stats` and `run(layout, options, progress)`, which takes those paths from the job's one
-Layout; the pipeline skips stages whose completion marker exists, so a job killed by the
-job system resumes at the first unfinished stage. Any stage also runs alone:
+Layout; the pipeline skips stages whose completion marker exists and records the same values
+of the options the stage reads (options.STAGE_OPTIONS), so a job killed by the job system
+resumes at the first unfinished stage, and a re-run in the same work folder with other options
+(another quality, texture off, other formats) re-runs the first stage whose options changed and
+every stage after it. Any stage also runs alone:
 `python -m cloud_backend.reconstruct.<stage> WORK_DIR [KEY=JSON ...]`.
 """
 import pathlib
@@ -14,7 +17,7 @@ from .errors import ReconstructionError
 from .isolate import run_stage
 from .layout import Layout
 from .options import resolve
-from .stage import is_done, mark_done
+from .stage import clear_marker, is_current, mark_done
 
 # (name, module, share of the overall time). Shares follow measured CPU
 # timings so the overall fraction moves at a roughly even pace; every stage
@@ -47,27 +50,45 @@ def run(zip_file, work_dir, options=None, progress=None):
     report = progress or (lambda stage, fraction: None)
     total = sum(w for _, _, w in STAGES)
     done_before = 0.0
+    ran = False   # once a stage runs, every later one runs too: its inputs changed
     for name, module, weight in STAGES:
         start = done_before / total
         span = weight / total
-        if is_done(work_dir, name):   # finished before a restart: nothing to report
+        if not ran and is_current(work_dir, name, opts):   # finished before with these options
             done_before += weight
+            if name == "ingest":
+                _check_masks(work_dir, opts)
             continue
+        if not ran:   # results from here on are stale: a kill must not leave a later marker
+            for later, _, _ in STAGES[[n for n, _, _ in STAGES].index(name):]:
+                clear_marker(work_dir, later)
+        ran = True
         report(name, start)
         stage_progress = _stage_reporter(report, name, start, span)
         t0 = time.monotonic()
         if name == "ingest":   # pure Python; reads the (possibly in-memory) upload
             stats = module.main(work_dir, opts, stage_progress, zip_file=zip_file)
+            _check_masks(work_dir, opts)
+        elif name == "texture" and not opts["texture"]:   # untextured: export colours the vertices
+            stats = {"skipped": "texture off"}
         else:
             stats = run_stage(module, work_dir, opts, stage_progress)
         stats = dict(stats or {}, seconds=round(time.monotonic() - t0, 3))
-        mark_done(work_dir, name, stats)
+        mark_done(work_dir, name, stats, opts)
         done_before += weight
         report(name, done_before / total)
     result = Layout(work_dir).result
     if not result.exists():
         raise ReconstructionError("the result archive was not written")
     return result
+
+
+def _check_masks(work_dir, opts):
+    """masking='masks' promises object masks: fail before hours of work when the upload has none."""
+    if opts["masking"] == "masks" and not ingest.read(Layout(work_dir).ingest)["masks"]:
+        raise ReconstructionError(
+            "masking is 'masks' but the upload holds no object masks (masks/<photo>.png); "
+            "upload them or choose masking 'auto' or 'off'")
 
 
 def _stage_reporter(report, name, start, span):

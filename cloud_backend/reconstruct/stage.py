@@ -2,7 +2,9 @@
 
 A stage is finished when `<work_dir>/<name>.done.json` exists; the marker is
 written last (atomically), so a process killed mid-stage leaves no marker and
-the stage runs again from scratch on resume.
+the stage runs again from scratch on resume. The marker also records the values of the
+options the stage reads (options.STAGE_OPTIONS), so a re-run with other options knows
+which results still hold (is_current).
 """
 import json
 import pathlib
@@ -27,12 +29,34 @@ def read_marker(work_dir, name):
     return json.loads(marker_path(work_dir, name).read_text())
 
 
+def is_current(work_dir, name, options):
+    """Finished, and with the values `options` (resolved) gives the options the stage reads."""
+    from .options import stage_options
+
+    if not is_done(work_dir, name):
+        return False
+    try:
+        recorded = read_marker(work_dir, name).get("options")
+    except (OSError, ValueError):
+        return False
+    return recorded == stage_options(name, options)
+
+
+def clear_marker(work_dir, name):
+    marker_path(work_dir, name).unlink(missing_ok=True)
+
+
 def write_json(path, data):
     """Write JSON via a temporary file and rename, so readers never see half a file."""
     write_atomically(path, json.dumps(data, indent=2, sort_keys=True))
 
 
-def mark_done(work_dir, name, stats):
+def mark_done(work_dir, name, stats, options=None):
+    """Write the marker: the stage's stats, and under "options" the values it ran with."""
+    if options is not None:
+        from .options import stage_options
+
+        stats = dict(stats, options=stage_options(name, options))
     write_json(marker_path(work_dir, name), stats)
 
 
@@ -66,5 +90,5 @@ def command(name, run, argv=None):
     t0 = time.monotonic()
     stats = run(layout, options, lambda f: print(f"\r{f:6.1%}", end="", file=sys.stderr, flush=True))
     stats = dict(stats or {}, seconds=round(time.monotonic() - t0, 3))
-    mark_done(layout.work, name, stats)
+    mark_done(layout.work, name, stats, options)
     print(json.dumps(stats, indent=2))

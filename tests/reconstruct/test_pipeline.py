@@ -117,3 +117,59 @@ def test_a_stage_runs_alone_on_a_work_folder_with_other_options(finished):
         preview = cv2.imdecode(np.frombuffer(archive.read("preview.png"), np.uint8), cv2.IMREAD_COLOR)
         assert preview.shape[:2] == (200, 200)
         assert json.loads(archive.read("report.json"))["options"]["preview_size"] == 200
+
+
+def test_stl_is_one_watertight_solid_of_the_true_size_in_mm(finished):
+    import trimesh
+
+    _, result, _ = finished
+    archive = zipfile.ZipFile(result)
+    assert archive.read("model.stl")[80:84] != b"" and not archive.read("model.stl").startswith(b"solid")   # binary
+    solid = trimesh.load(io.BytesIO(archive.read("model.stl")), file_type="stl")
+    assert solid.is_watertight and solid.is_winding_consistent and solid.volume > 0
+    assert len(solid.split(only_watertight=False)) == 1
+    true = trimesh.Trimesh(*synthetic.object_mesh())
+    assert np.abs(solid.extents / true.extents - 1).max() < 0.01, (solid.extents, true.extents)
+    # measured -0.03 % and -3.3 % on two runs of the same scan: the underside no camera sees is
+    # Poisson's guess and varies with the (threaded, not bit-exact) dense stage; printable.py
+    # itself holds 1 % on the true mesh (test_printable.py)
+    assert abs(solid.volume / true.volume - 1) < 0.04, (solid.volume, true.volume)
+    printed = json.loads(archive.read("report.json"))["print"]
+    assert printed["watertight"] is True and printed["units"] == "mm"
+    assert printed["volume_mm3"] == pytest.approx(solid.volume, rel=1e-3)
+    assert printed["bbox_mm"] == pytest.approx(list(solid.extents), abs=0.02)
+
+
+def test_ply_holds_the_fused_points(finished):
+    work, result, _ = finished
+    assert zipfile.ZipFile(result).read("model.ply") == (work / "dense" / "fused.ply").read_bytes()
+
+
+def test_a_rerun_with_other_options_redoes_only_the_stages_they_change(finished, synthetic_scan, fast_options,
+                                                                        tmp_path):
+    """texture off and other formats: features to mesh stand, texture is skipped, export redone."""
+    import shutil
+
+    work, _, _ = finished
+    rerun = tmp_path / "job"
+    shutil.copytree(work, rerun)   # copy2 keeps the markers' mtimes
+    kept = ("ingest", "features", "sfm", "dense", "mesh")
+    before = {s: marker_path(rerun, s).stat().st_mtime_ns for s in kept}
+    calls = []
+    result = pipeline.run(io.BytesIO(synthetic_scan[0]), rerun, {**fast_options, "texture": False, "formats": "obj,stl"},
+                          lambda s, f: calls.append((s, f)))
+    assert {s for s, _ in calls} == {"texture", "export"}
+    assert {s: marker_path(rerun, s).stat().st_mtime_ns for s in kept} == before
+    assert json.loads(marker_path(rerun, "texture").read_text())["skipped"] == "texture off"
+    archive = zipfile.ZipFile(result)
+    assert set(n for n in archive.namelist() if not n.startswith("sparse/")) == {
+        "model.obj", "model.stl", "report.json", "preview.png"}
+    obj = archive.read("model.obj").decode()
+    assert "mtllib" not in obj and len(obj.split("\n", 1)[0].split()) == 7   # v x y z r g b
+    report = json.loads(archive.read("report.json"))
+    assert report["options"]["texture"] is False and report["options"]["formats"] == ["obj", "stl"]
+    # the same options again: nothing to do; a speed-only option changes nothing either
+    calls.clear()
+    pipeline.run(io.BytesIO(synthetic_scan[0]), rerun, {**fast_options, "texture": False, "formats": ["stl", "obj"],
+                                                        "num_threads": 1}, lambda s, f: calls.append((s, f)))
+    assert calls == []
