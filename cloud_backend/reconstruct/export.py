@@ -14,7 +14,7 @@ import numpy as np
 from openscan_protocol import result as result_files
 from openscan_protocol.atomic import commit
 
-from . import formats, raster, sfm, texture
+from . import formats, raster, report_html, sfm, texture
 from .pipeline import STAGES
 from .stage import command, fresh_dir, is_done, no_progress, read_marker, write_json
 
@@ -24,12 +24,14 @@ STAGE_NAMES = [name for name, _, _ in STAGES if name != "export"]
 def run(layout, options, progress=no_progress):
     stats = {name: read_marker(layout.work, name) for name in STAGE_NAMES if is_done(layout.work, name)}
     return main(layout.textured, layout.texture_image, layout.sparse, layout.ingest, stats,
-                layout.export, layout.result, options, progress)
+                layout.export, layout.result, options, progress, images=layout.images)
 
 
-def main(textured, texture_image, sparse, ingest_info, stage_stats, out, result, options, progress=no_progress):
-    """The model files, the COLMAP text model, report.json and preview.png in `out`, all of
-    them zipped into `result` (written under a temporary name, then renamed)."""
+def main(textured, texture_image, sparse, ingest_info, stage_stats, out, result, options, progress=no_progress,
+         images=None):
+    """The model files, the COLMAP text model, report.json, report.html and preview.png in `out`
+    (`images`: the photos, for report.html's thumbnails of left-out ones), all of them zipped
+    into `result` (written under a temporary name, then renamed)."""
     out = fresh_dir(out)
     rec = sfm.load(sparse)
     rec.write_text(fresh_dir(out / "sparse"))
@@ -41,7 +43,9 @@ def main(textured, texture_image, sparse, ingest_info, stage_stats, out, result,
     progress(0.2)
     render_preview(rec, verts, faces, uv, tex, out / result_files.PREVIEW, int(options["preview_size"]))
     progress(0.6)
-    write_json(out / result_files.REPORT, build_report(ingest_info, stage_stats, options))
+    report = build_report(ingest_info, stage_stats, options)
+    write_json(out / result_files.REPORT, report)
+    report_html.write(out / result_files.REPORT_HTML, report, out / result_files.PREVIEW, rec, images)
     tmp = pathlib.Path(f"{result}.tmp")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in result_files.MODEL_FILES:
@@ -51,6 +55,7 @@ def main(textured, texture_image, sparse, ingest_info, stage_stats, out, result,
         for name in ("cameras.txt", "images.txt", "points3D.txt"):
             archive.write(out / "sparse" / name, f"sparse/{name}")
         archive.write(out / result_files.REPORT, result_files.REPORT)
+        archive.write(out / result_files.REPORT_HTML, result_files.REPORT_HTML)
         archive.write(out / result_files.PREVIEW, result_files.PREVIEW, zipfile.ZIP_STORED)
     commit(tmp, result)
     progress(1.0)
@@ -79,6 +84,7 @@ def build_report(ingest_info, stats, options):
         "timing_s": {name: s.get("seconds") for name, s in stats.items()},
         "cpu_s": {name: s.get("cpu_seconds") for name, s in stats.items() if "cpu_seconds" in s},
         "options": options,
+        "photos": report_html.photo_table(info, sfm_stats),   # per photo: status, reason, error, pose, angles
     }
 
 
