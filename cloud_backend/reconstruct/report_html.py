@@ -230,6 +230,10 @@ def _coverage_plot(photos, size=340):
 
 _GRADIENT = ", ".join(VIRIDIS)
 
+
+def _missing(value):
+    return value is None or isinstance(value, jinja2.Undefined)
+
 TEMPLATE = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True).from_string("""\
 <!doctype html>
 <html lang="en">
@@ -247,7 +251,7 @@ section { background: #fff; border: 1px solid #dfe1e5; border-radius: 8px; paddi
 .cards div { background: #fff; border: 1px solid #dfe1e5; border-radius: 8px; padding: 8px 10px; }
 .cards dt { font-size: .8em; color: #5f6368; } .cards dd { margin: 0; font-size: 1.15em; font-weight: 600; }
 .cards dd small { font-weight: 400; font-size: .75em; color: #5f6368; display: block; }
-.preview { display: block; max-width: 100%; height: auto; margin: 0 auto; border-radius: 6px; }
+.preview { display: block; width: 100%; max-width: 520px; height: auto; margin: 0 auto; border-radius: 6px; }
 .plots { display: flex; flex-wrap: wrap; gap: 12px; }
 .plots figure { flex: 1 1 280px; margin: 0; }
 .plot { width: 100%; height: auto; max-height: 420px; background: #fbfbfc; border: 1px solid #eee; border-radius: 6px; }
@@ -374,7 +378,7 @@ footer { font-size: .8em; color: #5f6368; }
     {% endfor %}
     </tbody>
   </table></div>
-  <p class="legend">Blue: wall-clock time; grey: CPU time (several cores: longer than the wall time).</p>
+  <p class="legend">Blue: wall-clock time; grey: CPU time of the stage's process (above the wall time when it used several cores).</p>
 </section>
 {% endif %}
 
@@ -397,8 +401,9 @@ footer { font-size: .8em; color: #5f6368; }
 </html>
 """, globals={
     "gradient": _GRADIENT,
-    "fmt": lambda v, digits: "–" if v is None else f"{v:.{digits}f}",
-    "count": lambda v: "–" if v is None else f"{v:,}".replace(",", "\u2009"),
-    "angle": lambda v: "" if v is None else f"{v:g}°",
-    "duration": lambda s: "–" if s is None else (f"{s:.1f} s" if s < 120 else f"{s / 60:.1f} min"),
+    # a number the report lacks (a stage that did not run, an older report) shows as a dash
+    "fmt": lambda v, digits: "–" if _missing(v) else f"{v:.{digits}f}",
+    "count": lambda v: "–" if _missing(v) else f"{v:,}".replace(",", "\u2009"),
+    "angle": lambda v: "" if _missing(v) else f"{v:g}°",
+    "duration": lambda s: "–" if _missing(s) else (f"{s:.1f} s" if s < 120 else f"{s / 60:.1f} min"),
 })
