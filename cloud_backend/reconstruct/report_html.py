@@ -17,6 +17,7 @@ from markupsafe import Markup, escape
 
 THUMB_PX = 160       # longest side of a left-out photo's thumbnail
 THUMBS_MAX = 24      # at most this many thumbnails (~5 KB each): the rest are listed by name
+WORST_SHOWN = 12     # rows of the error table shown at first; the others behind a click
 PREVIEW_PX = 720     # the preview is re-encoded as JPEG at most this size
 OUTLINE_POINTS = 1500
 VIRIDIS = ("#440154", "#3b528b", "#21918c", "#5ec962", "#fde725")
@@ -66,7 +67,7 @@ def render(report, preview=None, rec=None, images=None):
     distance = _camera_distance(photos)
     return TEMPLATE.render(
         r=report, registered=registered, left_out=left_out, skipped=skipped, thumbs=thumbs,
-        thumbs_max=THUMBS_MAX, ranked=ranked, worst=worst or 1, times=times,
+        thumbs_max=THUMBS_MAX, ranked=ranked, worst_shown=WORST_SHOWN, worst=worst or 1, times=times,
         slowest=max(times.values(), default=0) or 1, total_s=sum(times.values()),
         preview=_data_uri(preview) if preview and pathlib.Path(preview).exists() else None,
         top=_camera_plot(photos, outline, (0, 1), "top", report.get("units"), distance),
@@ -287,9 +288,10 @@ footer { font-size: .8em; color: #5f6368; }
   <div><dt>Mean reprojection error</dt><dd>{{ fmt(r.reprojection_error_px, 2) }} px</dd></div>
   <div><dt>Scale</dt><dd>{{ "millimetres" if r.units == "mm" else "arbitrary units" }}
     <small>{{ r.scale_source }}</small></dd></div>
-  <div><dt>Points</dt><dd>{{ count(r.dense_points) }} dense <small>{{ count(r.sparse_points) }} sparse
+  <div><dt>Points</dt><dd>{{ count(r.dense_points) }}{% if r.dense_points %} dense{% endif %}
+    <small>{{ count(r.sparse_points) }} sparse
     {%- if r.dense_method %}; {{ r.dense_method }}{% endif %}</small></dd></div>
-  <div><dt>Mesh</dt><dd>{{ count(r.mesh_faces) }} faces</dd></div>
+  <div><dt>Mesh</dt><dd>{{ count(r.mesh_faces) }}{% if r.mesh_faces %} faces{% endif %}</dd></div>
   <div><dt>Time</dt><dd>{{ duration(total_s) }}<small>until export</small></dd></div>
 </dl>
 
@@ -347,21 +349,27 @@ footer { font-size: .8em; color: #5f6368; }
 <section id="errors"><h2>Reprojection error per photo, worst first</h2>
   <p class="legend">How far, on average, the model's points land from where the photo saw them. Well under 1 px
     is good; a photo far above the others may be blurred, or the object moved.</p>
-  <details {{ "open" if ranked|length <= 40 }}><summary>{{ ranked|length }} registered photos</summary>
+  {% set angles = ranked[0].rotor_deg is not none %}
+  {% macro error_table(rows, worst, angles) %}
   <div class="wrap"><table>
     <thead><tr><th>Photo</th><th class="num">Error (px)</th><th></th><th class="num">Points</th>
-      {% if ranked[0].rotor_deg is not none %}<th class="num">Rotor</th><th class="num">Turntable</th>{% endif %}</tr></thead>
+      {% if angles %}<th class="num">Rotor</th><th class="num">Turntable</th>{% endif %}</tr></thead>
     <tbody>
-    {% for p in ranked %}
+    {% for p in rows %}
       <tr><td class="name">{{ p.name }}</td><td class="num">{{ fmt(p.reprojection_error_px, 3) }}</td>
         <td class="barcell"><div class="bar" style="width: {{ (100 * p.reprojection_error_px / worst)|round(1) }}%"></div></td>
         <td class="num">{{ p.observations }}</td>
-        {% if ranked[0].rotor_deg is not none %}<td class="num">{{ angle(p.rotor_deg) }}</td>
-        <td class="num">{{ angle(p.turntable_deg) }}</td>{% endif %}</tr>
+        {% if angles %}<td class="num">{{ angle(p.rotor_deg) }}</td><td class="num">{{ angle(p.turntable_deg) }}</td>{% endif %}</tr>
     {% endfor %}
     </tbody>
   </table></div>
+  {% endmacro %}
+  {{ error_table(ranked[:worst_shown], worst, angles) }}
+  {% if ranked|length > worst_shown %}
+  <details><summary>the other {{ ranked|length - worst_shown }} registered photos</summary>
+  {{ error_table(ranked[worst_shown:], worst, angles) }}
   </details>
+  {% endif %}
 </section>
 {% endif %}
 
