@@ -382,11 +382,14 @@ footer { font-size: .8em; color: #5f6368; }
       <tr><td>{{ name }}</td><td class="num">{{ duration(seconds) }}</td>
         <td class="num">{{ duration(r.cpu_s.get(name)) if r.cpu_s and r.cpu_s.get(name) is not none else "" }}</td>
         <td class="barcell"><div class="bar" style="width: {{ (100 * seconds / slowest)|round(1) }}%"></div>
-        {% if r.cpu_s and r.cpu_s.get(name) %}<div class="bar cpu" style="width: {{ [100, 100 * r.cpu_s[name] / slowest]|min|round(1) }}%"></div>{% endif %}</td></tr>
+        {% if r.cpu_s and r.cpu_s.get(name) %}
+        <div class="bar cpu" style="width: {{ [100, 100 * r.cpu_s[name] / slowest]|min|round(1) }}%"></div>
+        {% endif %}</td></tr>
     {% endfor %}
     </tbody>
   </table></div>
-  <p class="legend">Blue: wall-clock time; grey: CPU time of the stage's process (above the wall time when it used several cores).</p>
+  <p class="legend">Blue: wall-clock time; grey: CPU time of the stage's process (above the wall time when
+    it used several cores).</p>
 </section>
 {% endif %}
 

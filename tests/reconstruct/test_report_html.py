@@ -95,8 +95,11 @@ def test_report_html_renders_offline_on_a_desktop_and_a_phone(result, tmp_path):
         assert "duplicate" in page.locator("li.skipped").inner_text()
         # the preview decoded; the error table lists every registered photo, worst first
         assert page.locator("#preview img").evaluate("i => i.naturalWidth") > 100
-        errors = [float(t) for t in page.locator("#errors tbody td.num:nth-child(2)").all_inner_texts()]
+        # (the worst 12 shown, the rest in a closed <details>: textContent, not innerText)
+        errors = [float(t) for t in page.locator("#errors tbody td.num:nth-child(2)").evaluate_all(
+            "cells => cells.map(c => c.textContent)")]
         assert len(errors) == registered and errors == sorted(errors, reverse=True)
+        assert page.locator("#errors tbody tr").first.is_visible() and page.locator("#errors details").count() == 1
         assert "millimetres" in page.locator("#summary").inner_text()
         assert set(page.locator("#timings td:first-child").all_inner_texts()) >= {"ingest", "sfm", "texture"}
         shown = page.locator("#photos").bounding_box()    # the docs show the report down to the left-out photos
