@@ -9,12 +9,12 @@ import re
 import shutil
 import zipfile
 
+import cv2
+import numpy as np
 import pytest
 
-from cloud_backend.reconstruct import pipeline, synthetic
+from cloud_backend.reconstruct import pipeline, report_html, synthetic
 from tests.reconstruct.test_registration import foreign_photo
-
-pytestmark = pytest.mark.slow
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -46,6 +46,7 @@ def result(tmp_path_factory, fast_options):
     return json.loads((folder / "report.json").read_text()), folder / "report.html", replaced
 
 
+@pytest.mark.slow
 def test_report_json_has_a_row_per_photo(result):
     report, _, replaced = result
     rows = {p["name"]: p for p in report["photos"]}
@@ -60,6 +61,7 @@ def test_report_json_has_a_row_per_photo(result):
     assert rows[replaced]["rotor_deg"] is not None and rows["other_a.png"]["rotor_deg"] is None
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
 def test_report_html_renders_offline_on_a_desktop_and_a_phone(result, tmp_path):
     from playwright.sync_api import sync_playwright
@@ -110,3 +112,23 @@ def test_report_html_renders_offline_on_a_desktop_and_a_phone(result, tmp_path):
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         browser.close()
     assert schemes <= {"file", "data"}
+
+
+def test_many_left_out_photos_keep_the_page_small_and_names_are_text(tmp_path):
+    """40 left-out photos of noise (the worst case for JPEG): thumbnails for the first
+    THUMBS_MAX only, each at most 160 px; a file name full of markup stays text."""
+    rng = np.random.default_rng(0)
+    photos = []
+    for k in range(40):
+        name = f'<b onmouseover="x()">{k:02d}</b>.png'
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(tmp_path / name), rng.integers(0, 255, (360, 480, 3), dtype=np.uint8))
+        photos.append({"name": name, "status": "left out", "reason": "a <i>reason</i>", "observations": None,
+                       "reprojection_error_px": None, "centre": None, "view": None, "rotor_deg": None,
+                       "turntable_deg": None})
+    page = report_html.render({"images_given": 40, "photos": photos}, images=tmp_path)
+    assert page.count('src="data:image/jpeg;base64,') == report_html.THUMBS_MAX
+    assert "<b onmouseover" not in page and "<i>reason" not in page
+    # data-name and caption of each, alt of each thumbnail
+    assert page.count("&lt;b onmouseover=&#34;x()&#34;&gt;") == 2 * 40 + report_html.THUMBS_MAX
+    assert len(page) < 24 * 14_000 + 30_000
