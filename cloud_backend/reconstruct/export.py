@@ -20,7 +20,7 @@ import numpy as np
 from openscan_protocol import result as result_files
 from openscan_protocol.atomic import commit
 
-from . import formats, ingest, printable, raster, sfm, texture
+from . import formats, ingest, printable, raster, report_html, sfm, texture
 from .pipeline import STAGES
 from .stage import command, fresh_dir, is_done, no_progress, read_marker, write_json
 
@@ -31,13 +31,14 @@ STORED = (".png", ".glb", ".stl")   # already compressed, or not worth deflating
 def run(layout, options, progress=no_progress):
     stats = {name: read_marker(layout.work, name) for name in STAGE_NAMES if is_done(layout.work, name)}
     return main(layout.textured, layout.texture_image, layout.mesh, layout.fused, layout.sparse, layout.frame,
-                layout.ingest, stats, layout.export, layout.result, options, progress)
+                layout.ingest, stats, layout.export, layout.result, options, progress, images=layout.images)
 
 
 def main(textured, texture_image, mesh_path, fused, sparse, frame, ingest_info, stage_stats, out, result,
-         options, progress=no_progress):
-    """The files of the chosen formats, the COLMAP text model, report.json and preview.png in
-    `out`, all of them zipped into `result` (written under a temporary name, then renamed)."""
+         options, progress=no_progress, images=None):
+    """The files of the chosen formats, the COLMAP text model, report.json, report.html and
+    preview.png in `out` (`images`: the photos, for report.html's thumbnails of left-out ones),
+    all of them zipped into `result` (written under a temporary name, then renamed)."""
     out = fresh_dir(out)
     chosen = options["formats"]
     rec = sfm.load(sparse)
@@ -56,7 +57,9 @@ def main(textured, texture_image, mesh_path, fused, sparse, frame, ingest_info, 
     progress(0.6)
     render_preview(rec, model, out / result_files.PREVIEW, int(options["preview_size"]))
     progress(0.8)
-    write_json(out / result_files.REPORT, build_report(ingest_info, stage_stats, options, printed))
+    report = build_report(ingest_info, stage_stats, options, printed)
+    write_json(out / result_files.REPORT, report)
+    report_html.write(out / result_files.REPORT_HTML, report, out / result_files.PREVIEW, rec, images)
     write_zip(out, result, chosen)
     progress(1.0)
     return {"result_bytes": pathlib.Path(result).stat().st_size, "files": sorted(zip_names(out, chosen)),
@@ -177,6 +180,7 @@ def build_report(ingest_info, stats, options, printed=None):
         "cpu_s": {name: s.get("cpu_seconds") for name, s in stats.items() if "cpu_seconds" in s},
         "print": printed,
         "options": options,
+        "photos": report_html.photo_table(info, sfm_stats),   # per photo: status, reason, error, pose, angles
     }
 
 

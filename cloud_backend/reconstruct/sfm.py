@@ -108,6 +108,7 @@ def main(images, ingest_info, db_path, view_graph, pairs_file, cameras_file, spa
         "fixed_intrinsics": fixed,
         "scale_source": scale_source,
         "units": units,
+        "per_image": per_image_stats(rec),   # the report's per-photo table and camera plot
     }
     progress(1.0)
     return stats
@@ -170,6 +171,35 @@ def _unregistered_reasons(db_path, names, registered):
                       "estimated from them (too few or inconsistent matches)")
         result.append({"name": name, "reason": reason})
     return result
+
+
+def per_image_stats(rec):
+    """{name: {observations, reprojection_error_px, centre, view}} of each registered photo, in
+    the model's final frame: what the report plots (camera positions) and ranks (worst photos)."""
+    ids = list(rec.point3D_ids())
+    xyz = np.array([rec.point3D(i).xyz for i in ids]).reshape(-1, 3)
+    row = {pid: k for k, pid in enumerate(ids)}
+    out = {}
+    for image_id in rec.reg_image_ids():
+        image = rec.image(image_id)
+        obs = image.get_observation_points2D()
+        error = None
+        if obs:
+            pts = xyz[[row[p.point3D_id] for p in obs]]
+            pose = image.cam_from_world()
+            cam = pts @ pose.rotation.matrix().T + pose.translation
+            front = cam[:, 2] > 1e-9
+            if front.any():
+                proj = image.camera.img_from_cam(cam[front])
+                xy = np.array([p.xy for p in obs])[front]
+                error = round(float(np.linalg.norm(proj - xy, axis=1).mean()), 4)
+        out[image.name] = {
+            "observations": len(obs),
+            "reprojection_error_px": error,
+            "centre": [round(float(v), 4) for v in image.projection_center()],
+            "view": [round(float(v), 4) for v in image.viewing_direction()],
+        }
+    return out
 
 
 def _write_pose_priors(db_path, manifest, options):

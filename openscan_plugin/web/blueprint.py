@@ -15,6 +15,12 @@ from ..cloud.uploader import MODEL_DIR, RESULT_DIR, result_home
 from .cloud_options import request_options
 from .scans import list_scans, scan_folder
 
+# The model files come from a server the rig need not trust: report.html must not run a script
+# with the panel's origin (it would drive the rig). Sandboxed, it is an opaque origin with no
+# script; the visual report needs none (inline CSS and SVG, data: images).
+MODEL_FILE_CSP = ("sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+                  "base-uri 'none'; form-action 'none'")
+
 bp = Blueprint("openscan_cloud", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static")
 
@@ -149,11 +155,14 @@ def save_settings():
 
 @bp.get("/scans/<name>/model/<path:filename>")
 def model_file(name, filename):
-    """Files of the unpacked model (preview, glb for the 3D view, obj...)."""
+    """Files of the unpacked model (preview, glb for the 3D view, obj, the visual report...)."""
     folder = scan_folder(svc().settings.scans_dir, name)
     if folder is None or filename not in SHOWN_FILES:
         abort(404, "no such model file")
-    return send_from_directory(result_home(folder) / MODEL_DIR, filename)
+    response = send_from_directory(result_home(folder) / MODEL_DIR, filename)
+    response.headers["Content-Security-Policy"] = MODEL_FILE_CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.get("/scans/<name>/result.zip")

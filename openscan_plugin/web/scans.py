@@ -35,12 +35,13 @@ def scan_info(folder: Path) -> dict | None:
 
 
 def model_files(folder: Path) -> dict:
-    """Which files of the unpacked model the folder holds: three stats, no photo scan (the
+    """Which files of the unpacked model the folder holds: four stats, no photo scan (the
     scan page asks on every status push)."""
     model = result_home(folder) / MODEL_DIR
     return {"preview": (model / result.PREVIEW).is_file(),
             "glb": (model / result.GLB).is_file(),
-            "obj": (model / result.OBJ).is_file()}
+            "obj": (model / result.OBJ).is_file(),
+            "report": (model / result.REPORT_HTML).is_file()}
 
 
 def zip_set_info(path: Path) -> dict:

@@ -23,7 +23,7 @@ def finished(synthetic_scan, fast_options, tmp_path_factory):
 def test_result_zip_holds_every_promised_file(finished):
     _, result, _ = finished
     names = set(zipfile.ZipFile(result).namelist())
-    assert {"model.obj", "model.mtl", "texture.png", "model.glb", "report.json", "preview.png",
+    assert {"model.obj", "model.mtl", "texture.png", "model.glb", "report.json", "report.html", "preview.png",
             "sparse/cameras.txt", "sparse/images.txt", "sparse/points3D.txt"} <= names
 
 

@@ -67,6 +67,10 @@ function showModel(scan) {
   const img = document.getElementById("preview");
   img.hidden = !scan.preview;
   if (scan.preview) img.src = root + "preview.png";
+  const report = document.getElementById("report-link");
+  report.parentElement.hidden = !scan.report;
+  if (scan.report) report.href = root + "report.html";
+  report.hidden = !scan.report;
 }
 
 async function refresh() {

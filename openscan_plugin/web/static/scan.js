@@ -119,6 +119,7 @@ function renderResult(s) {
   const root = `${cloud}scans/${encodeURIComponent(scan.name)}/`;
   $("result-link").href = root + "result.zip"; $("result-link").hidden = false;
   const m = s.model || {};
+  $("report-link").href = root + "model/report.html"; $("report-link").hidden = !m.report;
   if (m.preview && !$("model-preview").src.endsWith("preview.png")) { $("model-preview").src = root + "model/preview.png"; }
   $("model-preview").hidden = !m.preview;
   if (m.glb && $("model").getAttribute("src") !== root + "model/model.glb") $("model").setAttribute("src", root + "model/model.glb");
