@@ -1,5 +1,6 @@
 """The real pipeline behind the API: a rendered turntable scan, uploaded as a rig would, comes
-back as a textured model through dlink."""
+back as a textured model and a print-ready solid through dlink, and runs again at another
+quality without a new upload."""
 import io
 import json
 import zipfile
@@ -32,3 +33,32 @@ def test_rendered_scan_to_textured_model_through_the_api(start_server):
     report = json.loads(result.read("report.json"))
     assert report["images_registered"] == 36 and report["units"] == "mm"
     assert report["mesh_faces"] <= FAST["mesh_faces"]  # the server's options reached the job
+    _assert_printable_in_mm(result, synthetic)
+
+    # the same photos at `high`: features and SfM are re-used (the stages never show up), the
+    # dense model and everything after it are made again, and the same dlink serves the new result
+    assert client.call("rerunProject", project="1714559400-stone.zip", quality="high").status_code == 200
+    again = watch(client, "1714559400-stone.zip", done, timeout=600)
+    assert again[-1]["status"] == "processing done", again[-1]["error"]
+    rerun_stages = {s["stage"] for s in again if s["status"] == "processing"}
+    assert not {"ingest", "features", "sfm"} & rerun_stages and {"dense", "mesh", "export"} <= rerun_stages
+    assert again[-1]["dlink"] == seen[-1]["dlink"]
+    second = zipfile.ZipFile(io.BytesIO(requests.get(again[-1]["dlink"]).content))
+    assert json.loads(second.read("report.json"))["options"]["quality"] == "high"
+    assert json.loads(second.read("report.json"))["sparse_points"] == report["sparse_points"]  # same SfM
+    _assert_printable_in_mm(second, synthetic)
+
+
+def _assert_printable_in_mm(result, synthetic):
+    """model.stl: one watertight, outward solid; the true object's size within 1 % and its
+    volume within 3 %, in millimetres, and report.json says so."""
+    import numpy as np
+    import trimesh
+
+    solid = trimesh.load(io.BytesIO(result.read("model.stl")), file_type="stl")
+    true = trimesh.Trimesh(*synthetic.object_mesh())
+    assert solid.is_watertight and solid.is_winding_consistent and len(solid.split()) == 1
+    assert np.abs(solid.extents / true.extents - 1).max() < 0.01, (solid.extents, true.extents)
+    assert abs(solid.volume / true.volume - 1) < 0.03, (solid.volume, true.volume)
+    printed = json.loads(result.read("report.json"))["print"]
+    assert printed["watertight"] and printed["volume_mm3"] == pytest.approx(solid.volume, rel=1e-3)

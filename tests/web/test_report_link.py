@@ -12,7 +12,7 @@ from cloud_backend.reconstruct import report_html
 from openscan_plugin.cloud.service import CloudService
 from openscan_plugin.cloud.settings import load_settings
 from openscan_plugin.web import create_app
-from tests.cloud.conftest import make_photos
+from tests.rig_upload.conftest import make_photos
 from tests.web.test_browser import CHROMIUM, open_page
 
 INJECTED = "<script>document.title = 'script ran'</script>"
