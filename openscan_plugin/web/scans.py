@@ -34,14 +34,16 @@ def scan_info(folder: Path) -> dict | None:
             "scan_status": status or "photos", **model_files(folder)}
 
 
+MODEL_VIEWS = {"preview": result.PREVIEW, "glb": result.GLB, "obj": result.OBJ, "stl": result.STL,
+               "report": result.REPORT_HTML}
+
+
 def model_files(folder: Path) -> dict:
-    """Which files of the unpacked model the folder holds: four stats, no photo scan (the
-    scan page asks on every status push)."""
+    """The unpacked model's files the pages show, by role: the file name (under
+    `scans/<name>/model/`) where the folder holds it, else None. A few stats, no photo scan (the
+    scan page asks on every status push); the pages take the names from here."""
     model = result_home(folder) / MODEL_DIR
-    return {"preview": (model / result.PREVIEW).is_file(),
-            "glb": (model / result.GLB).is_file(),
-            "obj": (model / result.OBJ).is_file(),
-            "report": (model / result.REPORT_HTML).is_file()}
+    return {role: name if (model / name).is_file() else None for role, name in MODEL_VIEWS.items()}
 
 
 def zip_set_info(path: Path) -> dict:

@@ -51,6 +51,7 @@ def panel(tmp_path):
     page = small_report(tmp_path / "photos").replace("</main>", INJECTED + "</main>")
     (scans / "owl" / "model").mkdir()
     (scans / "owl" / "model" / "report.html").write_text(page)
+    (scans / "owl" / "model" / "model.stl").write_bytes(b"\0" * 84)   # an empty binary STL
     (scans / "vase" / "model").mkdir()
     (scans / "vase" / "model" / "model.obj").write_text("v 0 0 0\n")
     config = tmp_path / "rig.json"
@@ -61,7 +62,7 @@ def panel(tmp_path):
 
 def test_the_panel_lists_and_serves_the_report_sandboxed(panel):
     scans = {s["name"]: s for s in panel.get("/cloud/api/scans").get_json()["scans"]}
-    assert scans["owl"]["report"] is True and scans["vase"]["report"] is False
+    assert scans["owl"]["report"] == "report.html" and scans["vase"]["report"] is None
     r = panel.get("/cloud/scans/owl/model/report.html")
     assert r.status_code == 200 and r.mimetype == "text/html"
     csp = [part.strip() for part in r.headers["Content-Security-Policy"].split(";")]
@@ -96,10 +97,14 @@ def test_the_result_view_links_the_report_and_it_renders_without_scripts(panel):
         page.goto("http://localhost/cloud/")
         page.locator('tr[data-scan="vase"] button.view').click()
         expect(page.locator("#report-link")).to_be_hidden()
+        expect(page.locator("#stl-link")).to_be_hidden()
         page.locator('tr[data-scan="owl"] button.view').click()
         link = page.locator("#report-link")
         expect(link).to_be_visible()
         assert link.get_attribute("href") == "/cloud/scans/owl/model/report.html"
+        stl = page.locator("#stl-link")   # the print file, offered as a download
+        expect(stl).to_be_visible()
+        assert stl.get_attribute("href") == "/cloud/scans/owl/model/model.stl" and stl.get_attribute("download") == ""
         with page.context.expect_page() as opened:
             link.click()
         report = opened.value

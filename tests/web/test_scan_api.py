@@ -175,7 +175,7 @@ def test_events_follow_a_scan_and_a_late_joiner_sees_it(server):
                 break
     assert late is not None, f"no mid-scan event to join at: {dones}"
     assert dones[-1] == 8 and dones == sorted(dones) and len(set(dones)) >= 6
-    assert s["state"] == "idle" and s["model"] == {"preview": False, "glb": False, "obj": False, "report": False}
+    assert s["state"] == "idle" and s["model"] == {"preview": None, "glb": None, "obj": None, "stl": None, "report": None}
 
 
 def test_cli_sees_and_drives_the_same_scan(server):

@@ -63,14 +63,17 @@ function showModel(scan) {
   document.getElementById("viewer").hidden = false;
   document.getElementById("viewer-title").textContent = scan.name;
   const viewer = document.getElementById("model");
-  if (scan.glb) viewer.setAttribute("src", root + "model.glb"); else viewer.removeAttribute("src");
+  // file names come from the server (web/scans.py model_files): null when absent
+  if (scan.glb) viewer.setAttribute("src", root + scan.glb); else viewer.removeAttribute("src");
   const img = document.getElementById("preview");
   img.hidden = !scan.preview;
-  if (scan.preview) img.src = root + "preview.png";
-  const report = document.getElementById("report-link");
-  report.parentElement.hidden = !scan.report;
-  if (scan.report) report.href = root + "report.html";
-  report.hidden = !scan.report;
+  if (scan.preview) img.src = root + scan.preview;
+  for (const [id, role] of [["report-link", "report"], ["stl-link", "stl"]]) {
+    const link = document.getElementById(id);
+    if (scan[role]) link.href = root + scan[role];
+    link.hidden = !scan[role];
+  }
+  document.getElementById("report-link").parentElement.hidden = !scan.report;
 }
 
 async function refresh() {

@@ -119,10 +119,12 @@ function renderResult(s) {
   const root = `${cloud}scans/${encodeURIComponent(scan.name)}/`;
   $("result-link").href = root + "result.zip"; $("result-link").hidden = false;
   const m = s.model || {};
-  $("report-link").href = root + "model/report.html"; $("report-link").hidden = !m.report;
-  if (m.preview && !$("model-preview").src.endsWith("preview.png")) { $("model-preview").src = root + "model/preview.png"; }
+  // file names come from the server (web/scans.py model_files): null when absent
+  if (m.report) $("report-link").href = root + "model/" + m.report;
+  $("report-link").hidden = !m.report;
+  if (m.preview && !$("model-preview").src.endsWith(m.preview)) { $("model-preview").src = root + "model/" + m.preview; }
   $("model-preview").hidden = !m.preview;
-  if (m.glb && $("model").getAttribute("src") !== root + "model/model.glb") $("model").setAttribute("src", root + "model/model.glb");
+  if (m.glb && $("model").getAttribute("src") !== root + "model/" + m.glb) $("model").setAttribute("src", root + "model/" + m.glb);
   $("model").hidden = !m.glb;
 }
 
