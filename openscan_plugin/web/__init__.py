@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from .blueprint import bp, init_cloud
+from .cloud_panel import bp, init_cloud
 from .cloud_options import bp as options_bp
 from .guard import protect
 from .sets_api import bp as sets_bp

@@ -12,7 +12,7 @@ from openscan_protocol.result import PREVIEW
 
 from .. import __version__
 from ..cloud.upload_queue import ACTIVE
-from .blueprint import svc
+from .cloud_panel import svc
 from .cloud_options import request_options
 from .scans import list_scans, scan_folder
 
