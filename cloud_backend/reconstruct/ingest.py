@@ -63,9 +63,9 @@ def main(work_dir, options, progress=no_progress, zip_file=None):
 
 
 def read(path):
-    """What ingest wrote: the dict of ingest.json, with `manifest` as a Manifest (or None)."""
+    """What ingest wrote: the dict of ingest.json, with `manifest` as a RigPrior (or None)."""
     info = json.loads(pathlib.Path(path).read_text())
-    info["manifest"] = manifest_mod.Manifest.from_dict(info["manifest"]) if info["manifest"] else None
+    info["manifest"] = manifest_mod.RigPrior.from_dict(info["manifest"]) if info["manifest"] else None
     return info
 
 

@@ -29,7 +29,9 @@ class Intrinsics:
 
 
 @dataclasses.dataclass
-class Manifest:
+class RigPrior:
+    """What the rig's manifest tells reconstruction before any photo is matched (the rig side's
+    scan/manifest.py `Manifest` writes the file; this is the backend's reading of it)."""
     angles: dict                       # image name -> (rotor_deg, turntable_deg)
     camera_distance_mm: float = None   # rotation centre -> camera centre
     intrinsics: Intrinsics = None      # calibrated: kept fixed in SfM
@@ -89,12 +91,12 @@ def _intrinsics(cal, size):
 
 
 def parse(raw):
-    """Manifest from the rig's JSON text/bytes/dict; None when it has nothing usable.
+    """RigPrior from the rig's JSON text/bytes/dict; None when it has nothing usable.
     Raises ValueError when it is not a JSON object."""
     facts = protocol_manifest.facts(raw)
     if facts is None:
         return None
-    manifest = Manifest(
+    manifest = RigPrior(
         angles=facts.angles,
         camera_distance_mm=facts.camera_distance_mm,
         intrinsics=_intrinsics(facts.calibration, facts.resolution),

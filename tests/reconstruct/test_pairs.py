@@ -2,12 +2,12 @@
 import numpy as np
 
 from cloud_backend.reconstruct import pairs
-from cloud_backend.reconstruct.manifest import Manifest
+from cloud_backend.reconstruct.manifest import RigPrior
 
 
 def test_angle_pairs_link_nearest_views_not_opposite_sides():
     names = [f"v{i}" for i in range(24)]
-    manifest = Manifest(angles={n: (20.0, 15.0 * i) for i, n in enumerate(names)})
+    manifest = RigPrior(angles={n: (20.0, 15.0 * i) for i, n in enumerate(names)})
     result = set(pairs.angle_pairs(names, manifest, 4))
     assert ("v0", "v1") in result and ("v0", "v23") in result
     assert ("v0", "v12") not in result                # 180 degrees apart
