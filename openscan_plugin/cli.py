@@ -15,7 +15,7 @@ from openscan_protocol.manifest import FILENAME as MANIFEST
 from .cli_daemon import daemon, panel_password, serve
 from .cli_options import rig_choice, with_profile_options
 from .cli_rig import rig as rig_remote
-from .cloud.cli import register as register_cloud_commands
+from .cloud.cli import download, status, upload
 from .config import read_user_config, write_user_config
 from .hardware.backend import RigUnavailable
 from .integrations.cli import integrate
@@ -207,9 +207,8 @@ def calibrate(profile, shield, config_file, simulate, views, cols, rows, square_
                f"reprojection RMS {result['rms_px']:.3f} px over {result['views']} views -> {path}")
 
 
-for command in (serve, daemon, panel_password, rig_remote, integrate):
+for command in (serve, daemon, panel_password, rig_remote, integrate, upload, status, download):
     main.add_command(command)
-register_cloud_commands(main)          # upload, status, download (cloud/cli.py)
 
 if __name__ == "__main__":
     main()

@@ -176,12 +176,6 @@ def _report(e) -> None:
     click.echo(describe(e))
 
 
-def register(main: click.Group) -> None:
-    main.add_command(upload)
-    main.add_command(status)
-    main.add_command(download)
-
-
 @click.command()
 @with_cloud_options
 @click.argument("folder", type=click.Path(file_okay=False), required=False)
