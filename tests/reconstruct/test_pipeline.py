@@ -163,7 +163,7 @@ def test_a_rerun_with_other_options_redoes_only_the_stages_they_change(finished,
     assert json.loads(marker_path(rerun, "texture").read_text())["skipped"] == "texture off"
     archive = zipfile.ZipFile(result)
     assert set(n for n in archive.namelist() if not n.startswith("sparse/")) == {
-        "model.obj", "model.stl", "report.json", "preview.png"}
+        "model.obj", "model.stl", "report.json", "report.html", "preview.png"}
     obj = archive.read("model.obj").decode()
     assert "mtllib" not in obj and len(obj.split("\n", 1)[0].split()) == 7   # v x y z r g b
     report = json.loads(archive.read("report.json"))
