@@ -160,6 +160,17 @@ class CloudClient:
     def reset_project(self, project: str) -> dict:
         return self.call("resetProject", project=project)
 
+    def rerun(self, project: str, params: Optional[dict] = None) -> dict:
+        """rerunProject (extension): process a finished project again from the photos the
+        server still has. Every option in `params` goes along, encoded as createProject's
+        (they replace the project's; the others stay). 409: not finished, or its photos gone."""
+        from .scan_options import OptionsError, encode
+        try:
+            extra = encode(params)
+        except OptionsError as exc:
+            raise CloudError(f"the cloud options: {exc}") from None
+        return self.call("rerunProject", project=project, **extra)
+
     # -- parts --------------------------------------------------------------------------------
     def upload_part(self, link: str, package, index: int,
                     on_progress: Callable[[int], None] = lambda pos: None) -> int:

@@ -1,6 +1,6 @@
 """A scan's cloud options (quality, texture, masking, objecttype, formats, notify, webhook,
 consent): the one place on the rig that checks them, merges them over the rig-wide defaults and
-turns them into createProject query parameters. Names, values and defaults come from
+turns them into createProject (and rerunProject) query parameters. Names, values and defaults come from
 openscan_protocol.options, so the rig offers exactly what the server accepts.
 
 A scan's options are a plain dict with every key (`resolve`); the queue stores it as JSON with
@@ -55,17 +55,21 @@ def resolve(base: Optional[Mapping] = None, overrides: Optional[Mapping] = None)
 def to_params(options: Optional[Mapping]) -> dict[str, str]:
     """createProject's extra query parameters: only the options that differ from the protocol
     defaults, booleans as true/false, formats comma-separated."""
-    out = {}
-    for k, v in check(options).items():
-        if v == _value(k, DEFAULTS[k], ""):
-            continue
-        if k in BOOLEANS:
-            out[k] = "true" if v else "false"
-        elif k == "formats":
-            out[k] = ",".join(v)
-        else:
-            out[k] = str(v)
-    return out
+    return {k: v for k, v in encode(options).items() if v != _param(k, _value(k, DEFAULTS[k], ""))}
+
+
+def encode(options: Optional[Mapping]) -> dict[str, str]:
+    """Every given option as a query parameter, defaults too: rerunProject replaces exactly
+    the options it is sent, so going back to a default must be said."""
+    return {k: _param(k, v) for k, v in check(options).items()}
+
+
+def _param(key: str, value) -> str:
+    if key in BOOLEANS:
+        return "true" if value else "false"
+    if key == "formats":
+        return ",".join(value)
+    return str(value)
 
 
 def describe(options: Optional[Mapping]) -> str:
