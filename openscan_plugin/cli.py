@@ -1,5 +1,5 @@
 """The `openscan` command: the click group, the commands that drive the rig directly (scan, move,
-photo, calibrate) and the registration of the others (upload/status/download: cloud/cli.py;
+photo, calibrate) and the registration of the others (upload/status/rerun/download: cloud/cli.py;
 serve/daemon/panel-password: cli_daemon.py; rig: cli_rig.py; integrate: integrations/cli.py).
 Arguments only: the rig comes from compose.py."""
 from __future__ import annotations
@@ -15,7 +15,7 @@ from openscan_protocol.manifest import FILENAME as MANIFEST
 from .cli_daemon import daemon, panel_password, serve
 from .cli_options import rig_choice, with_profile_options
 from .cli_rig import rig as rig_remote
-from .cloud.cli import download, status, upload
+from .cloud.cli import download, rerun, status, upload
 from .config import read_user_config, write_user_config
 from .hardware.backend import RigUnavailable
 from .integrations.cli import integrate
@@ -207,7 +207,7 @@ def calibrate(profile, shield, config_file, simulate, views, cols, rows, square_
                f"reprojection RMS {result['rms_px']:.3f} px over {result['views']} views -> {path}")
 
 
-for command in (serve, daemon, panel_password, rig_remote, integrate, upload, status, download):
+for command in (serve, daemon, panel_password, rig_remote, integrate, upload, status, rerun, download):
     main.add_command(command)
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""`openscan upload / status / download`: the cloud from the command line.
+"""`openscan upload / status / rerun / download`: the cloud from the command line.
 
 `upload` puts the folder into the same persistent queue the daemon and the web UI use and works
 it in the foreground with a progress bar; when the daemon already works the queue, it just
@@ -168,9 +168,10 @@ def _work(service: CloudService, entry_id: int, uploader: Uploader) -> None:
 
 def _report(e) -> None:
     if e.state == "failed":
+        again = f"   run again: openscan rerun {e.id}" if e.rerunnable else ""
         raise click.ClickException(f"upload #{e.id} failed: {e.error}\n"
                                    f"  retry: openscan status --retry {e.id}   "
-                                   f"start over: openscan status --reset {e.id}")
+                                   f"start over: openscan status --reset {e.id}{again}")
     if e.state != "done":
         raise click.ClickException(f"upload #{e.id}: {describe(e)}; it stays queued")
     click.echo(describe(e))
@@ -223,7 +224,8 @@ def upload(server, token, data_dir, config_file, folder, part_size, resume_id, n
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 def status(data_dir, config_file, retry_id, reset_id, cancel_id, as_json):
     """The upload queue: every entry's state; retry, reset or cancel one (each entry keeps
-    the server and token it was queued with)."""
+    the server and token it was queued with). A finished one runs again with other options
+    by `openscan rerun ID`."""
     settings = load_settings(config_file, data_dir=data_dir)
     service = CloudService(settings)
     try:
@@ -245,6 +247,28 @@ def status(data_dir, config_file, retry_id, reset_id, cancel_id, as_json):
     for e in entries:
         click.echo(f"#{e.id:<3} {e.label:<24} {e.photos:>4} photos {e.size / 1e6:>8.1f} MB  "
                    f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(e.created))}  {describe(e)}")
+
+
+@click.command()
+@data_dir_option
+@config_option
+@click.argument("entry_id", metavar="ID", type=int)
+@click.option("--no-wait", is_flag=True, help="only ask the server (the daemon fetches the new model)")
+@with_scan_options
+def rerun(data_dir, config_file, entry_id, no_wait, **chosen):
+    """Run finished upload #ID again on the server with other cloud options, from the photos
+    it still has (no upload), and fetch the new model: it replaces FOLDER/model/ once it is
+    complete. Options not given stay as the upload had them."""
+    chosen = {k: v for k, v in chosen.items() if v is not None}
+    service = CloudService(load_settings(config_file, data_dir=data_dir))
+    try:
+        entry = service.rerun(entry_id, chosen)
+    except (QueueError, CloudError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"#{entry.id} {entry.label}: running again on {entry.server} as {entry.project}; options: "
+               f"{describe_options(entry.cloud_options)}")
+    if not no_wait:
+        work_in_foreground(service, entry.id)
 
 
 @click.command()

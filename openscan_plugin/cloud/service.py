@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Optional
 
 from ..config import config_path, make_private
-from .client import CloudClient, CloudError
+from .client import CloudClient, CloudError, TransientError
 from .package import ScanPackage
-from .upload_queue import ACTIVE, AlreadyQueued, Entry, UploadQueue
+from .upload_queue import ACTIVE, AlreadyQueued, Entry, QueueError, UploadQueue
 from .uploader import QueueLock, Uploader, reset_entry
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,27 @@ class CloudService:
         if self.uploader:
             self.uploader.cancel_current(entry_id)
         entry = reset_entry(self.queue, entry_id, self.settings.retry, options=options)
+        self._wake()
+        return entry
+
+    def rerun(self, entry_id: int, options=None) -> Entry:
+        """Run a finished upload's project again on the server with `options` over the entry's
+        (no upload), then let the worker fetch the new model. The options are checked before
+        any request; a refusal (409: still running, photos deleted; 400: credit, a bad option)
+        is a QueueError and leaves the entry, and its model, as they were."""
+        from .scan_options import check
+        chosen = check(options)
+        entry = self.queue.check_rerun(entry_id)
+        client = CloudClient(entry.server, entry.token, retry=self.settings.retry.quick())
+        try:
+            client.rerun(entry.project, chosen)
+        except TransientError:
+            raise
+        except CloudError as exc:
+            raise QueueError(f"the server will not run upload #{entry_id} again: {exc}") from None
+        finally:
+            client.close()
+        entry = self.queue.rerun(entry_id, entry.state, {**entry.cloud_options, **chosen})
         self._wake()
         return entry
 

@@ -3,7 +3,9 @@
 Every state change is committed before the next step starts, so after a reboot or a kill the
 worker picks up where it stopped (the part in flight resumes from the server's offset). The
 states, in order: queued -> uploading -> processing -> downloading -> done; failed (with a
-message; `retry` resumes, `reset` starts over with a new project) and cancelled.
+message; `retry` resumes, `reset` starts over with a new project) and cancelled. `rerun` takes a
+done entry, or one that failed once the server had it processing, back to processing: the
+server runs the same project again with other options, the worker waits and fetches the new model.
 """
 from __future__ import annotations
 
@@ -83,11 +85,19 @@ class Entry:
         the server's defaults)."""
         return json.loads(self.options) if self.options else {}
 
+    @property
+    def rerunnable(self) -> bool:
+        """Finished on the server, so rerunProject may run it again: done, or failed after the
+        project was started (all parts sent and a stage seen; a reset clears the stage)."""
+        return self.state == "done" or (self.state == "failed" and self.parts_done >= self.parts
+                                        and self.stage is not None)
+
     def public(self) -> dict:
         """What UIs see (never the token)."""
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("token", "snapshot")}
         d["options"] = self.cloud_options
         d["active"] = self.state in ACTIVE
+        d["rerunnable"] = self.rerunnable
         return d
 
 
@@ -191,13 +201,14 @@ class UploadQueue:
         process, `openscan status --cancel`) keeps `cancelled`; False then."""
         return self._update(entry_id, values, "AND state != 'cancelled'")
 
-    def _update(self, entry_id: int, values: dict, condition: str = "") -> bool:
+    def _update(self, entry_id: int, values: dict, condition: str = "", args: tuple = ()) -> bool:
         if "state" in values and values["state"] not in STATES:
             raise QueueError(f"unknown state {values['state']!r}")
         values = {**values, "updated": time.time()}
         cols = ", ".join(f"{k}=?" for k in values)
         with self._db() as db:
-            cur = db.execute(f"UPDATE uploads SET {cols} WHERE id=? {condition}", (*values.values(), entry_id))
+            cur = db.execute(f"UPDATE uploads SET {cols} WHERE id=? {condition}",
+                             (*values.values(), entry_id, *args))
             return cur.rowcount > 0
 
     def add_sent(self, entry_id: int, sent: int) -> None:
@@ -226,6 +237,26 @@ class UploadQueue:
         if options is not None:
             values["options"] = json.dumps(options)
         self.update(entry_id, **values)
+        return self.get(entry_id)
+
+    def check_rerun(self, entry_id: int) -> Entry:
+        """The entry, if the server can run its project again (see Entry.rerunnable)."""
+        e = self.get(entry_id)
+        if not e.rerunnable:
+            what = "failed before the server started it" if e.state == "failed" else e.state
+            raise QueueError(f"upload #{entry_id} is {what}; only a finished one (done, or failed on the "
+                             "server) can run again")
+        return e
+
+    def rerun(self, entry_id: int, was: str, options: dict) -> Entry:
+        """The server accepted rerunProject: back to `processing` with the new `options`, from
+        the state `was` it was read in (so a concurrent change is not overwritten). The worker
+        then waits, downloads and unpacks; the old model stays until the new one is complete.
+        `result` keeps naming it meanwhile."""
+        values = dict(state="processing", stage="queued", progress=0.0, error=None, dlink=None,
+                      options=json.dumps(options))
+        if not self._update(entry_id, values, "AND state = ?", (was,)):
+            raise QueueError(f"upload #{entry_id} changed meanwhile; look at it again")
         return self.get(entry_id)
 
     def cancel(self, entry_id: int) -> Entry:
