@@ -7,6 +7,7 @@ and the per-upload choices the panel's upload buttons send.
 
 The upload endpoints (/api/scans/<name>/upload, /api/upload, /api/sets/<name>/send, and the
 reset action) take an optional JSON {"options": {...}}: this upload's choices over the rig's.
+/api/uploads/<id>/rerun takes the same: a finished upload's new choices over its own.
 The panel's guard (host, origin, password) covers these routes like every other.
 """
 from __future__ import annotations

@@ -114,11 +114,11 @@ def upload_status(entry_id):
 
 @bp.post("/api/uploads/<int:entry_id>/<action>")
 def upload_action(entry_id, action):
-    actions = {"cancel": svc().cancel, "retry": svc().retry, "reset": svc().reset}
+    actions = {"cancel": svc().cancel, "retry": svc().retry, "reset": svc().reset, "rerun": svc().rerun}
     if action not in actions:
-        abort(404, f"unknown action {action!r}; use cancel, retry or reset")
-    if action == "reset":                 # start over, with new options if the request sends any
-        return jsonify(svc().view(svc().reset(entry_id, request_options())))
+        abort(404, f"unknown action {action!r}; use cancel, retry, reset or rerun")
+    if action in ("reset", "rerun"):      # with new options if the request sends any
+        return jsonify(svc().view(actions[action](entry_id, request_options())))
     return jsonify(svc().view(actions[action](entry_id)))
 
 

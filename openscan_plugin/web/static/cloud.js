@@ -44,7 +44,7 @@ function actionCell(scan) {
   const u = scan.upload, cell = el("td");
   const act = (path, body) => () => api(path, { method: "POST", ...(body && { headers: { "Content-Type": "application/json" },
     body: JSON.stringify(body()) }) }).then(refresh).catch((e) => alert(e.message));
-  // Upload and Send again carry the scan options form's choices (cloud_options.js)
+  // Upload, Send again and Run again carry the scan options form's choices (cloud_options.js)
   const withOptions = window.uploadOptions && (() => ({ options: window.uploadOptions() }));
   if (!u || u.state === "done" || u.state === "cancelled") {
     cell.append(el("button", { type: "button", class: "upload", onclick: act(`api/scans/${encodeURIComponent(scan.name)}/upload`, withOptions) },
@@ -54,6 +54,11 @@ function actionCell(scan) {
   } else if (u.state === "failed") {
     cell.append(el("button", { type: "button", class: "retry", onclick: act(`api/uploads/${u.id}/retry`) }, "Retry"),
       el("button", { type: "button", class: "reset", onclick: act(`api/uploads/${u.id}/reset`, withOptions) }, "Send again"));
+  }
+  // Run again: the server processes the photos it has with the form's choices (no upload)
+  if (u && u.rerunnable) {
+    cell.append(el("button", { type: "button", class: "rerun", title: "process the photos on the server again with the scan options below",
+      onclick: act(`api/uploads/${u.id}/rerun`, withOptions) }, "Run again"));
   }
   return cell;
 }
