@@ -2,8 +2,14 @@
 queue, worker and backend: the new model arrives with the new options; a bad option or an
 unfinished upload is a 400 JSON and changes nothing; the guard covers it like every POST."""
 import json
+import os
+import threading
+
+import pytest
+from werkzeug.serving import make_server
 
 from .test_api import wait_state
+from .test_browser import CHROMIUM, open_page
 
 KEPT = ("state", "options", "result", "dlink", "updated")
 
@@ -40,3 +46,31 @@ def test_run_again_from_the_panel(panel, tmp_path):
     assert model_options(tmp_path) == {"quality": "high"}
     owl = next(s for s in client.get("/cloud/api/scans").get_json()["scans"] if s["name"] == "owl")
     assert owl["upload"]["state"] == "done" and owl["obj"]
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
+def test_run_again_button_sends_the_forms_choices(panel, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+    client, server, token, service, _ = panel
+    client.post("/cloud/api/settings", json={"server": server.url, "token": token})
+    entry = client.post("/cloud/api/scans/owl/upload").get_json()
+    wait_state(client, entry["id"], "done")
+    app = client.application
+    http = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=http.serve_forever, daemon=True).start()
+    try:
+        with sync_playwright() as pw:
+            browser, page, _ = open_page(pw)
+            page.goto(f"http://127.0.0.1:{http.server_port}/cloud/")
+            row = page.locator('tr[data-scan="owl"]')
+            expect(row.locator("button.rerun")).to_be_visible()
+            expect(page.locator('#scan-options-form input[name="texture"]')).to_be_checked()   # form loaded
+            page.locator('#scan-options-form select[name="quality"]').select_option("high")
+            row.locator("button.rerun").click()
+            expect(row.locator("td.status")).not_to_have_attribute("data-state", "done", timeout=5_000)
+            expect(row.locator("td.status")).to_have_attribute("data-state", "done", timeout=60_000)
+            browser.close()
+    finally:
+        http.shutdown()
+    assert service.queue.get(entry["id"]).cloud_options["quality"] == "high"
+    assert model_options(tmp_path)["quality"] == "high"
