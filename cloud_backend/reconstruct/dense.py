@@ -115,7 +115,8 @@ def crop_to_object(dense_dir, rec, masks):
         x0, y0, x1, y1 = object_box(image)
         path = dense_dir / "images" / image.name
         photo = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-        cv2.imwrite(str(path), photo[y0:y1, x0:x1], [cv2.IMWRITE_JPEG_QUALITY, 95])
+        jpeg = path.suffix.lower() in (".jpg", ".jpeg")   # PNG stays lossless, without a JPEG setting
+        cv2.imwrite(str(path), photo[y0:y1, x0:x1], [cv2.IMWRITE_JPEG_QUALITY, 95] if jpeg else [])
         if i in masks:
             masks[i] = masks[i][y0:y1, x0:x1]
         fx, fy, cx, cy = image.camera.params   # PINHOLE after undistortion

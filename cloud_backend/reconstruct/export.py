@@ -30,11 +30,12 @@ STORED = (".png", ".glb", ".stl")   # already compressed, or not worth deflating
 
 def run(layout, options, progress=no_progress):
     stats = {name: read_marker(layout.work, name) for name in STAGE_NAMES if is_done(layout.work, name)}
-    return main(layout.textured, layout.texture_image, layout.mesh, layout.fused, layout.sparse, layout.frame,
-                layout.ingest, stats, layout.export, layout.result, options, progress, images=layout.images)
+    return main(layout.textured, layout.texture_image, layout.mesh, layout.closed_mesh, layout.fused, layout.sparse,
+                layout.frame, layout.ingest, stats, layout.export, layout.result, options, progress,
+                images=layout.images)
 
 
-def main(textured, texture_image, mesh_path, fused, sparse, frame, ingest_info, stage_stats, out, result,
+def main(textured, texture_image, mesh_path, closed_path, fused, sparse, frame, ingest_info, stage_stats, out, result,
          options, progress=no_progress, images=None):
     """The files of the chosen formats, the COLMAP text model, report.json, report.html and
     preview.png in `out` (`images`: the photos, for report.html's thumbnails of left-out ones),
@@ -53,7 +54,7 @@ def main(textured, texture_image, mesh_path, fused, sparse, frame, ingest_info, 
     progress(0.2)
     printed = None
     if "stl" in chosen:
-        printed = write_stl(out / result_files.STL, mesh_path, frame, ingest_info, options)
+        printed = write_stl(out / result_files.STL, mesh_path, closed_path, frame, ingest_info, options)
     progress(0.6)
     render_preview(rec, model, out / result_files.PREVIEW, int(options["preview_size"]))
     progress(0.8)
@@ -111,17 +112,19 @@ def write_ply(path, fused):
     shutil.copyfile(fused, path)
 
 
-def write_stl(path, mesh_path, frame, ingest_info, options):
+def write_stl(path, mesh_path, closed_path, frame, ingest_info, options):
     """model.stl, binary, in the model's units (mm when the scale is known). objecttype
-    'object': the watertight solid of printable.solidify; 'scene': the mesh as it is.
+    'object': the watertight solid of printable.solidify around the untrimmed surface
+    (closed_path: closed where the photos did not look); 'scene': the trimmed mesh as it is.
     Returns the report's `print` entry: the checks as measured on the written solid."""
     import trimesh
 
-    mesh = trimesh.load(mesh_path, process=False, force="mesh")
     metric = sfm.read_frame(frame)["units"] == "mm"
     if options["objecttype"] == "scene":
+        mesh = trimesh.load(mesh_path, process=False, force="mesh")
         verts, faces, info = printable.as_is(mesh.vertices, mesh.faces)
     else:
+        mesh = trimesh.load(closed_path, process=False, force="mesh")
         manifest = ingest.read(ingest_info)["manifest"]
         base_z = manifest.plate_z_mm if manifest is not None and metric else None
         verts, faces, info = printable.solidify(mesh.vertices, mesh.faces, int(options["print_voxels"]),

@@ -37,6 +37,7 @@ class Layout:
     fused = property(lambda self: self.dense / "fused.ply")
     # mesh
     mesh = property(lambda self: self.work / "mesh" / "mesh.ply")
+    closed_mesh = property(lambda self: self.work / "mesh" / "closed.ply")   # for the print solid
     # texture
     texture = property(lambda self: self.work / "texture")
     textured = property(lambda self: self.texture / "textured.npz")
