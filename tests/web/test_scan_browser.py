@@ -97,7 +97,7 @@ def test_scan_to_model_in_the_browser(rig_url, tmp_path):
         expect(page.locator("#scan-state")).to_have_text("scanning", timeout=10_000)
         assert count(page)[1] == 24 and count(page)[0] >= before
         expect(page.locator("#points")).to_have_value("24")       # the running scan's settings
-        expect(page.locator("#profile")).to_have_value("custom")  # (not the page's default preset)
+        expect(page.locator("#preset")).to_have_value("custom")  # (not the page's default preset)
         expect(page.locator("#latest")).to_be_visible()
         expect(page.locator("#start")).to_be_disabled()
         expect(page.locator("#exposure")).to_have_value("80")     # camera settings are the daemon's too

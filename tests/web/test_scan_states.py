@@ -44,7 +44,7 @@ def test_pause_resume_cancel_race_the_events_without_illegal_moves(controller, r
     rng = random.Random(14)
     jobs = []
     for round_ in range(8):
-        job = controller.start({"profile": "custom", "points": 40, "upload": False, "name": f"r{round_}"})
+        job = controller.start({"preset": "custom", "points": 40, "upload": False, "name": f"r{round_}"})
         jobs.append(job)
         stop = threading.Event()
 
