@@ -63,6 +63,9 @@ def create(session, settings, store, token_row, name, photos, parts, filesize):
     if filesize > token_row.limit_filesize:
         raise ProtocolError(f"{filesize} bytes exceed this token's limit of "
                             f"{token_row.limit_filesize} bytes per project")
+    if parts > split.MAX_PARTS:
+        raise ProtocolError(f"at most {split.MAX_PARTS} parts per project; send {parts} parts' bytes "
+                            f"in fewer, larger parts")
     limit = settings["PART_SIZE"]
     if split.slice_sizes(filesize, parts, limit) is None:
         raise ProtocolError(f"{filesize} bytes cannot be cut into {parts} parts of at most {limit} "

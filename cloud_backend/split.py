@@ -4,6 +4,12 @@ be shorter), each at most the server's part limit. The field clients choose the 
 ``filesize`` and ``parts`` allow only one, the first part that arrives whole fixes it."""
 
 
+# Every part is an upload link the server signs and answers with, on createProject and every
+# getProjectInfo: a set of 1-byte parts would have it sign millions. 10,000 parts is 2 GB in
+# 200 KB slices; the field clients send a handful of 200 MB ones.
+MAX_PARTS = 10_000
+
+
 def slice_sizes(filesize, parts, limit):
     """(smallest, largest) slice size that cuts ``filesize`` bytes into exactly ``parts`` slices
     of at most ``limit`` bytes; None when there is none."""

@@ -48,3 +48,15 @@ def test_a_part_that_fits_no_split_or_another_slice_size_is_refused(start_server
     assert other.status_code == 400 and f"exactly {SPLIT} bytes" in other.json()["error"]
     r = client.call("createProject", project="six.zip", photos=12, parts=len(data), filesize=len(data) // 2)
     assert r.status_code == 400 and "cannot be cut into" in r.json()["error"]
+
+
+def test_a_set_cut_into_too_many_parts_is_refused_before_any_link_is_made(start_server):
+    """Each part is a signed link in every answer: a set in 1-byte parts must not make the
+    server sign a million of them (the fuzz test found createProject busy for minutes)."""
+    server = start_server(worker=False)
+    client = Client(server.url, server.token())
+    r = client.call("createProject", project="dust.zip", photos=3, parts=1_000_000, filesize=1_000_000)
+    assert r.status_code == 400 and r.json()["error"].startswith("at most 10000 parts per project")
+    assert client.call("getProjectInfo", project="dust.zip").json() == {"error": "unknown project 'dust.zip'"}
+    r = client.call("createProject", project="fine.zip", photos=3, parts=10_000, filesize=1_000_000)
+    assert r.status_code == 200 and len(r.json()["ulink"]) == 10_000
