@@ -63,14 +63,14 @@ def create(session, settings, store, token_row, name, photos, parts, filesize):
     if filesize > token_row.limit_filesize:
         raise ProtocolError(f"{filesize} bytes exceed this token's limit of "
                             f"{token_row.limit_filesize} bytes per project")
-    if parts > split.MAX_PARTS:
-        raise ProtocolError(f"at most {split.MAX_PARTS} parts per project; send {parts} parts' bytes "
-                            f"in fewer, larger parts")
     limit = settings["PART_SIZE"]
     if split.slice_sizes(filesize, parts, limit) is None:
         raise ProtocolError(f"{filesize} bytes cannot be cut into {parts} parts of at most {limit} "
                             f"bytes each (all but the last of one size; at least "
                             f"{math.ceil(filesize / limit)} parts)")
+    if parts > split.MAX_PARTS:
+        raise ProtocolError(f"at most {split.MAX_PARTS} parts per project, not {parts}: send the "
+                            "same bytes in fewer, larger parts")
     part_size = split.known_size(filesize, parts, limit)
     existing = session.scalar(select(Project).where(Project.token_id == token_row.id,
                                                     Project.name == name))
