@@ -44,21 +44,18 @@ class Formats(fields.Field):
     """A comma-separated subset of openscan_protocol.result.FORMATS, e.g. ``obj,stl``."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        accepted = ", ".join(scan_options.ALL_FORMATS)
-        if not isinstance(value, str):
-            raise ValidationError(f"must be a comma-separated subset of: {accepted}")
-        names = [n.strip().lower() for n in value.split(",") if n.strip()]
-        if not names or any(n not in scan_options.ALL_FORMATS for n in names):
-            raise ValidationError(f"must be a comma-separated subset of: {accepted}")
-        return list(dict.fromkeys(names))
+        try:
+            return scan_options.parse_formats(value if isinstance(value, str) else None)
+        except ValueError as e:
+            raise ValidationError(str(e)) from None
 
 
 class WebhookUrl(fields.String):
     def _deserialize(self, value, attr, data, **kwargs):
-        value = super()._deserialize(value, attr, data, **kwargs).strip()
-        if value and (len(value) > 2000 or not value.lower().startswith(("http://", "https://"))):
-            raise ValidationError("must be an http:// or https:// URL of at most 2000 characters")
-        return value
+        try:
+            return scan_options.parse_webhook(super()._deserialize(value, attr, data, **kwargs))
+        except ValueError as e:
+            raise ValidationError(str(e)) from None
 
 
 class OptionArgs(Args):

@@ -108,13 +108,10 @@ def resolve(options=None):
 
 def _formats(value):
     """A list of known formats in the protocol's order; a comma-separated string is accepted."""
-    names = value.split(",") if isinstance(value, str) else value
-    if not isinstance(names, (list, tuple)):
-        raise ValueError(f"formats must be a list of {', '.join(protocol.ALL_FORMATS)}, not {value!r}")
-    names = [str(n).strip().lower() for n in names if str(n).strip()]
-    wrong = [n for n in names if n not in protocol.ALL_FORMATS]
-    if wrong or not names:
-        raise ValueError(f"formats must be one or more of {', '.join(protocol.ALL_FORMATS)}, not {value!r}")
+    try:
+        names = protocol.parse_formats(value)
+    except ValueError as e:
+        raise ValueError(f"formats: {e}") from None
     return [f for f in protocol.ALL_FORMATS if f in names]
 
 

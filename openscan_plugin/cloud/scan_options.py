@@ -10,8 +10,8 @@ sees the request it always saw).
 from __future__ import annotations
 
 from typing import Mapping, Optional
-from urllib.parse import urlsplit
 
+from openscan_protocol import options as protocol
 from openscan_protocol.options import ALL_FORMATS, DEFAULTS, MASKING, OBJECTTYPE, QUALITY
 
 from .upload_queue import QueueError
@@ -98,35 +98,16 @@ def _value(key: str, value, where: str):
 
 def parse_formats(value, where: str = "") -> list[str]:
     """'obj,glb' or ['obj', 'glb'] -> ['obj', 'glb'] in the contract's order; at least one."""
-    if isinstance(value, str):
-        items = [v.strip().lower() for v in value.split(",") if v.strip()]
-    elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
-        items = [v.strip().lower() for v in value]
-    else:
-        raise OptionsError(f"{where}formats must be a comma-separated list of {', '.join(ALL_FORMATS)}")
-    bad = [v for v in items if v not in ALL_FORMATS]
-    if bad:
-        raise OptionsError(f"{where}formats: unknown format {', '.join(map(repr, bad))}; "
-                           f"choose from {', '.join(ALL_FORMATS)}")
-    if not items:
-        raise OptionsError(f"{where}formats: choose at least one of {', '.join(ALL_FORMATS)}")
+    try:
+        items = protocol.parse_formats(value)
+    except ValueError as exc:
+        raise OptionsError(f"{where}formats: {exc}") from None
     return [f for f in ALL_FORMATS if f in items]
 
 
 def check_webhook(value, where: str = "") -> str:
     """'' (none) or an http(s) URL with a host."""
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise OptionsError(f"{where}webhook must be an http:// or https:// URL")
-    value = value.strip()
-    if not value:
-        return ""
     try:
-        url = urlsplit(value)
-        ok = url.scheme in ("http", "https") and bool(url.hostname) and not any(c.isspace() for c in value)
-    except ValueError:
-        ok = False
-    if not ok or len(value) > 2000:
-        raise OptionsError(f"{where}webhook must be an http:// or https:// URL, not {value[:80]!r}")
-    return value
+        return protocol.parse_webhook(value)
+    except ValueError as exc:
+        raise OptionsError(f"{where}webhook {exc}") from None
