@@ -51,7 +51,7 @@ def run(zip_file, work_dir, options=None, progress=None):
     total = sum(w for _, _, w in STAGES)
     done_before = 0.0
     ran = False   # once a stage runs, every later one runs too: its inputs changed
-    for name, module, weight in STAGES:
+    for index, (name, module, weight) in enumerate(STAGES):
         start = done_before / total
         span = weight / total
         if not ran and is_current(work_dir, name, opts):   # finished before with these options
@@ -60,7 +60,7 @@ def run(zip_file, work_dir, options=None, progress=None):
                 _check_masks(work_dir, opts)
             continue
         if not ran:   # results from here on are stale: a kill must not leave a later marker
-            for later, _, _ in STAGES[[n for n, _, _ in STAGES].index(name):]:
+            for later, _, _ in STAGES[index:]:
                 clear_marker(work_dir, later)
         ran = True
         report(name, start)

@@ -15,6 +15,7 @@ import time
 from openscan_protocol.atomic import write_atomically
 
 from .layout import Layout
+from .options import stage_options
 
 
 def marker_path(work_dir, name):
@@ -31,8 +32,6 @@ def read_marker(work_dir, name):
 
 def is_current(work_dir, name, options):
     """Finished, and with the values `options` (resolved) gives the options the stage reads."""
-    from .options import stage_options
-
     if not is_done(work_dir, name):
         return False
     try:
@@ -54,8 +53,6 @@ def write_json(path, data):
 def mark_done(work_dir, name, stats, options=None):
     """Write the marker: the stage's stats, and under "options" the values it ran with."""
     if options is not None:
-        from .options import stage_options
-
         stats = dict(stats, options=stage_options(name, options))
     write_json(marker_path(work_dir, name), stats)
 
