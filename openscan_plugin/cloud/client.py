@@ -19,6 +19,7 @@ from openscan_protocol import status as project_status
 from openscan_protocol.atomic import commit
 
 from .retry import RetryPolicy
+from .scan_options import OptionsError, encode, to_params
 
 DEFAULT_AUTH = ("openscan", "free")
 NETWORK_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
@@ -127,7 +128,6 @@ class CloudClient:
         """createProject; `options` (the scan's cloud options) go along as the extra query
         parameters of openscan_protocol.options, only those that differ from the defaults.
         A 400 that names one is a CloudError saying which and what the server accepts."""
-        from .scan_options import OptionsError, to_params
         try:
             extra = to_params(options)
         except OptionsError as exc:          # a queue entry edited by hand: no retry can help
@@ -164,7 +164,6 @@ class CloudClient:
         """rerunProject (extension): process a finished project again from the photos the
         server still has. Every option in `params` goes along, encoded as createProject's
         (they replace the project's; the others stay). 409: not finished, or its photos gone."""
-        from .scan_options import OptionsError, encode
         try:
             extra = encode(params)
         except OptionsError as exc:

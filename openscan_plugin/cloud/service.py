@@ -10,6 +10,7 @@ from typing import Optional
 from ..config import config_path, make_private
 from .client import CloudClient, CloudError, TransientError
 from .package import ScanPackage
+from .scan_options import check, resolve
 from .upload_queue import ACTIVE, AlreadyQueued, Entry, QueueError, UploadQueue
 from .uploader import QueueLock, Uploader, reset_entry
 
@@ -87,7 +88,6 @@ class CloudService:
     def reset(self, entry_id: int, options=None) -> Entry:
         """Start over; with `options`, under new cloud options (the entry's own, changed)."""
         if options is not None:
-            from .scan_options import resolve
             options = resolve(self.queue.get(entry_id).cloud_options, options)
         if self.uploader:
             self.uploader.cancel_current(entry_id)
@@ -100,7 +100,6 @@ class CloudService:
         (no upload), then let the worker fetch the new model. The options are checked before
         any request; a refusal (409: still running, photos deleted; 400: credit, a bad option)
         is a QueueError and leaves the entry, and its model, as they were."""
-        from .scan_options import check
         chosen = check(options)
         entry = self.queue.check_rerun(entry_id)
         client = CloudClient(entry.server, entry.token, retry=self.settings.retry.quick())

@@ -12,6 +12,7 @@ from openscan_protocol.upload import PART_SIZE
 
 from ..config import read_user_config, write_user_config
 from .retry import RetryPolicy
+from .scan_options import OptionsError, check, resolve
 from .unpack import UnpackLimits
 
 DEFAULT_DATA_DIR = Path("~/.local/share/openscan")
@@ -45,7 +46,6 @@ class CloudSettings:
 
     def resolved_options(self, overrides=None) -> dict:
         """A scan's cloud options: the protocol defaults, the rig's, then `overrides`."""
-        from .scan_options import resolve
         return resolve(self.scan_options, overrides)
 
     def save_scan_options(self, values) -> dict:
@@ -78,7 +78,6 @@ def load_settings(config_file=None, *, server=None, token=None, part_size=None, 
 def _scan_options(values, config_file) -> dict:
     """The config's rig-wide options, each checked; a bad one (edited by hand) is dropped
     with a warning rather than stopping the rig."""
-    from .scan_options import OptionsError, check
     if not isinstance(values, dict):
         if values is not None:
             log.warning("cloud.scan_options in %s is not an object; using the defaults", config_file or "the rig config")
