@@ -1,5 +1,6 @@
-"""Secrets out of the logs. Tokens (``?token=``), link signatures (``sig=``) and presigned
-object-storage credentials travel as query values, and access logs print request lines whole:
+"""Secrets out of the logs. Tokens (``?token=``), link signatures (``sig=``), webhook URLs
+(``webhook=``: Slack-style hook URLs are credentials themselves) and presigned object-storage
+credentials travel as query values, and access logs print request lines whole:
 the database keeps only token hashes, the log must not undo that.
 
 `install()` makes every log record this process creates pass through `redact`, whichever
@@ -7,7 +8,7 @@ server or logger writes it (gunicorn's access and error logs, Flask, Celery, our
 import logging
 import re
 
-SECRET_PARAMS = ("token", "sig", "signature", "password", "x-amz-signature", "x-amz-credential",
+SECRET_PARAMS = ("token", "sig", "signature", "password", "webhook", "x-amz-signature", "x-amz-credential",
                  "x-amz-security-token", "awsaccesskeyid")
 _SECRET = re.compile(r"(?<![\w-])(%s)=[^&\s\"'#]*" % "|".join(map(re.escape, SECRET_PARAMS)),
                      re.IGNORECASE)

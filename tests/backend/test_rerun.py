@@ -47,6 +47,12 @@ def test_a_done_project_runs_again_with_new_options_and_the_same_dlink(start_ser
     assert second["options"]["quality"] == "high"
     # the delivered model's re-run costs its size once more
     assert credit(client) == before - len(data)
+    # another token cannot re-run it (nor learn it exists), and pays nothing for trying
+    stranger = Client(server.url, server.token())
+    stranger_credit = credit(stranger)
+    r = stranger.call("rerunProject", project="owl.zip", quality="preview")
+    assert r.status_code in (400, 401) and r.json() == {"error": "unknown project 'owl.zip'"}
+    assert credit(stranger) == stranger_credit and credit(client) == before - len(data)
     # the work folder was kept: the re-run did not unpack the photos again
     assert log.read_text().split().count("ingest") == 1
 

@@ -18,7 +18,14 @@ def test_a_rebound_name_gets_nothing(panel):
     r = p.request("POST", "/scan/api/jog", headers=rebound, json={"motor": "rotor", "degrees": 30})
     assert r.status_code == 403 and "does not answer to the host name 'evil.example'" in r.json()["error"]
     assert p.angles()["rotor"] == 0
-    for path in ("/scan/api/status", "/cloud/api/settings", "/cloud/api/scans", "/scan/", "/"):
+    config = p.config.read_bytes()
+    for path, body in (("/cloud/api/scan-options", {"webhook": "https://evil.example/collect"}),
+                       ("/cloud/api/uploads/1/rerun", {"options": {"quality": "high"}})):
+        r = p.request("POST", path, headers=rebound, json=body)
+        assert r.status_code == 403 and "does not answer to the host name" in r.json()["error"], path
+    assert p.config.read_bytes() == config   # the rig-wide options (webhook included) unchanged
+    for path in ("/scan/api/status", "/cloud/api/settings", "/cloud/api/scans", "/cloud/api/scan-options",
+                 "/scan/", "/"):
         r = p.request("GET", path, headers={"Host": "evil.example"})
         assert r.status_code == 403 and r.json()["error"], path
         assert "owl" not in r.text

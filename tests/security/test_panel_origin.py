@@ -14,7 +14,7 @@ from tests.security.conftest import EVIL
 CHANGES = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-ACTIONS = ("cancel", "retry", "reset", "pause", "resume")
+ACTIONS = ("cancel", "retry", "reset", "rerun", "pause", "resume")
 
 
 def state_changing_urls(app):
