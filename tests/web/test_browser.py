@@ -1,12 +1,14 @@
 """The panel in a real headless Chromium (Debian's, driven by Playwright): `openscan serve` in a
 subprocess, a real backend on loopback. Enter the token, click Upload, watch the progress bar
 move through the upload and the backend's stages to done, follow the result link, open the 3D view."""
+import contextlib
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 
@@ -28,6 +30,19 @@ def open_page(pw):
     hosts = set()
     page.on("request", lambda r: hosts.add(re.sub(r"^\w+://([^/:]+).*", r"\1", r.url)))
     return browser, page, hosts
+
+
+@contextlib.contextmanager
+def served(app):
+    """The app on a free loopback port in a thread, for a browser; yields its base URL."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
 
 
 @pytest.fixture

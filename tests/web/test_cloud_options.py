@@ -3,10 +3,8 @@ config, a bad value refused with a 400 JSON message, per-upload choices on the u
 the panel's guard on the new POST, and one headless-Chromium check of the form."""
 import json
 import os
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
 from openscan_plugin.cloud.scan_options import CONSENT_TEXT, resolve
 from openscan_plugin.cloud.service import CloudService
@@ -15,7 +13,7 @@ from openscan_plugin.web import create_app
 from openscan_plugin.web.guard import set_password
 from tests.rig_upload.conftest import make_photos
 
-from .test_browser import CHROMIUM, open_page
+from .test_browser import CHROMIUM, open_page, served
 
 
 @pytest.fixture
@@ -104,39 +102,34 @@ def test_the_guard_covers_the_new_post(rig, tmp_path):
 def test_form_in_the_browser(rig):
     from playwright.sync_api import expect, sync_playwright
     app, service, config = rig
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        with sync_playwright() as pw:
-            browser, page, _ = open_page(pw)
-            page.goto(f"http://127.0.0.1:{server.server_port}/cloud/")
-            form = page.locator("#scan-options-form")
-            expect(form).to_contain_text(CONSENT_TEXT)
-            expect(form.locator('input[name="texture"]')).to_be_checked()       # the defaults, loaded
-            expect(form.locator('input[name="consent"]')).not_to_be_checked()
-            form.locator('select[name="quality"]').select_option("high")
-            form.locator('input[name="texture"]').uncheck()
-            form.locator('input[name="formats"][value="ply"]').uncheck()
-            form.locator('input[name="consent"]').check()
-            form.locator('button[type="submit"]').click()
-            expect(page.locator("#scan-options-message")).to_have_text("saved")
-            assert stored(config) == resolve({"quality": "high", "texture": False, "formats": ["obj", "glb", "stl"],
-                                              "consent": True})
-            page.reload()
-            expect(form.locator('select[name="quality"]')).to_have_value("high")
-            expect(form.locator('input[name="formats"][value="ply"]')).not_to_be_checked()
-            # the server's check, shown in the panel
-            form.locator('input[name="webhook"]').fill("ftp://hooks.example/x")
-            form.locator('button[type="submit"]').click()
-            expect(page.locator("#scan-options-message")).to_contain_text("webhook must be an http")
-            # an upload from the panel carries the form's choices (unsaved ones too)
-            form.locator('input[name="webhook"]').fill("")
-            form.locator('select[name="objecttype"]').select_option("scene")
-            page.locator('tr[data-scan="owl"] button.upload').click()
-            expect(page.locator('tr[data-scan="owl"] td.status')).to_have_attribute("data-state", "queued")
-            browser.close()
-    finally:
-        server.shutdown()
+    with served(app) as url, sync_playwright() as pw:
+        browser, page, _ = open_page(pw)
+        page.goto(f"{url}/cloud/")
+        form = page.locator("#scan-options-form")
+        expect(form).to_contain_text(CONSENT_TEXT)
+        expect(form.locator('input[name="texture"]')).to_be_checked()       # the defaults, loaded
+        expect(form.locator('input[name="consent"]')).not_to_be_checked()
+        form.locator('select[name="quality"]').select_option("high")
+        form.locator('input[name="texture"]').uncheck()
+        form.locator('input[name="formats"][value="ply"]').uncheck()
+        form.locator('input[name="consent"]').check()
+        form.locator('button[type="submit"]').click()
+        expect(page.locator("#scan-options-message")).to_have_text("saved")
+        assert stored(config) == resolve({"quality": "high", "texture": False, "formats": ["obj", "glb", "stl"],
+                                          "consent": True})
+        page.reload()
+        expect(form.locator('select[name="quality"]')).to_have_value("high")
+        expect(form.locator('input[name="formats"][value="ply"]')).not_to_be_checked()
+        # the server's check, shown in the panel
+        form.locator('input[name="webhook"]').fill("ftp://hooks.example/x")
+        form.locator('button[type="submit"]').click()
+        expect(page.locator("#scan-options-message")).to_contain_text("webhook must be an http")
+        # an upload from the panel carries the form's choices (unsaved ones too)
+        form.locator('input[name="webhook"]').fill("")
+        form.locator('select[name="objecttype"]').select_option("scene")
+        page.locator('tr[data-scan="owl"] button.upload').click()
+        expect(page.locator('tr[data-scan="owl"] td.status')).to_have_attribute("data-state", "queued")
+        browser.close()
     (entry,) = service.queue.list()
     assert entry.cloud_options["objecttype"] == "scene" and entry.cloud_options["quality"] == "high"
     assert stored(config)["objecttype"] == "object"

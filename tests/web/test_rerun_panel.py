@@ -3,13 +3,11 @@ queue, worker and backend: the new model arrives with the new options; a bad opt
 unfinished upload is a 400 JSON and changes nothing; the guard covers it like every POST."""
 import json
 import os
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
 from .test_api import wait_state
-from .test_browser import CHROMIUM, open_page
+from .test_browser import CHROMIUM, open_page, served
 
 KEPT = ("state", "options", "result", "dlink", "updated")
 
@@ -56,21 +54,16 @@ def test_run_again_button_sends_the_forms_choices(panel, tmp_path):
     entry = client.post("/cloud/api/scans/owl/upload").get_json()
     wait_state(client, entry["id"], "done")
     app = client.application
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=http.serve_forever, daemon=True).start()
-    try:
-        with sync_playwright() as pw:
-            browser, page, _ = open_page(pw)
-            page.goto(f"http://127.0.0.1:{http.server_port}/cloud/")
-            row = page.locator('tr[data-scan="owl"]')
-            expect(row.locator("button.rerun")).to_be_visible()
-            expect(page.locator('#scan-options-form input[name="texture"]')).to_be_checked()   # form loaded
-            page.locator('#scan-options-form select[name="quality"]').select_option("high")
-            row.locator("button.rerun").click()
-            expect(row.locator("td.status")).not_to_have_attribute("data-state", "done", timeout=5_000)
-            expect(row.locator("td.status")).to_have_attribute("data-state", "done", timeout=60_000)
-            browser.close()
-    finally:
-        http.shutdown()
+    with served(app) as url, sync_playwright() as pw:
+        browser, page, _ = open_page(pw)
+        page.goto(f"{url}/cloud/")
+        row = page.locator('tr[data-scan="owl"]')
+        expect(row.locator("button.rerun")).to_be_visible()
+        expect(page.locator('#scan-options-form input[name="texture"]')).to_be_checked()   # form loaded
+        page.locator('#scan-options-form select[name="quality"]').select_option("high")
+        row.locator("button.rerun").click()
+        expect(row.locator("td.status")).not_to_have_attribute("data-state", "done", timeout=5_000)
+        expect(row.locator("td.status")).to_have_attribute("data-state", "done", timeout=60_000)
+        browser.close()
     assert service.queue.get(entry["id"]).cloud_options["quality"] == "high"
     assert model_options(tmp_path)["quality"] == "high"
