@@ -10,6 +10,13 @@ PREVIEW = "preview.png"
 REPORT = "report.json"
 REPORT_HTML = "report.html"  # self-contained visual report, opens offline
 
+# How either half serves a result's files to a browser: they come from a server the viewer need
+# not trust, so report.html must not run a script with the serving site's origin (on the rig it
+# would drive the motors). Sandboxed it is an opaque origin without script; the report needs
+# none (inline CSS and SVG, data: images).
+RESULT_FILE_CSP = ("sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+                   "base-uri 'none'; form-action 'none'")
+
 MODEL_FILES = (OBJ, MTL, TEXTURE, GLB)                 # the textured model itself
 SHOWN_FILES = (PREVIEW, GLB, OBJ, MTL, TEXTURE, STL, PLY, REPORT, REPORT_HTML)  # what the rig's panel serves
 

@@ -45,10 +45,12 @@ def upload_links(project):
             for i in range(project.parts)]
 
 
-def download_link(project):
+def download_link(project, endpoint="results.result"):
+    """The lasting signed link of a done project's result zip (or, endpoint results.report, of
+    its report.html); "" until it is done."""
     if project.status != project_status.DONE:
         return ""
-    return external_url("results.result", uid=project.uid,
+    return external_url(endpoint, uid=project.uid,
                         sig=services().links.sign("download", project.uid, lasting=True))
 
 
@@ -136,6 +138,7 @@ def get_project_info(args):
                 "error": project.error, "photos": project.photos,
                 "created": project.created, "updated": project.updated,
                 "options": scan_options.effective(services().settings, project),
+                "report": download_link(project, "results.report"),
                 "photos_kept": project.photos_deleted is None}
 
 

@@ -123,6 +123,8 @@ class ProjectInfo(Schema):
     updated = fields.DateTime()
     options = fields.Dict(metadata={"description": "the per-scan options this project runs with "
                                     "(extension)"})
+    report = fields.String(metadata={"description": "report.html of the result, to view in a browser; "
+                                     "empty until processing done (extension)"})
     photos_kept = fields.Boolean(metadata={"description": "false once the photos were deleted "
                                            "(no consent): rerunProject then needs a new upload"})
 

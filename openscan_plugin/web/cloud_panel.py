@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_from_directory
 
-from openscan_protocol.result import SHOWN_FILES
+from openscan_protocol.result import RESULT_FILE_CSP, SHOWN_FILES
 
 from ..cloud.client import CloudError
 from ..cloud.package import PackageError, is_zip_set
@@ -14,12 +14,6 @@ from ..cloud.upload_queue import AlreadyQueued, QueueError
 from ..cloud.uploader import MODEL_DIR, RESULT_DIR, result_home
 from .cloud_options import request_options
 from .scans import list_scans, scan_folder
-
-# The model files come from a server the rig need not trust: report.html must not run a script
-# with the panel's origin (it would drive the rig). Sandboxed, it is an opaque origin with no
-# script; the visual report needs none (inline CSS and SVG, data: images).
-MODEL_FILE_CSP = ("sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
-                  "base-uri 'none'; form-action 'none'")
 
 bp = Blueprint("openscan_cloud", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static")
@@ -160,7 +154,7 @@ def model_file(name, filename):
     if folder is None or filename not in SHOWN_FILES:
         abort(404, "no such model file")
     response = send_from_directory(result_home(folder) / MODEL_DIR, filename)
-    response.headers["Content-Security-Policy"] = MODEL_FILE_CSP
+    response.headers["Content-Security-Policy"] = RESULT_FILE_CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 

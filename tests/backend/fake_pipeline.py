@@ -39,4 +39,7 @@ def run(zip_file, work_dir, options=None, progress=None):
                                                "images_registered": len(images),
                                                "reprojection_error_px": 0.5}))
         zf.writestr("options.json", json.dumps(options or {}))  # what the job passed
+        # a report with a script in it, as a hostile or broken pipeline could write one
+        zf.writestr("report.html", "<!doctype html><title>report</title><h1>fake report</h1>"
+                                   "<script>document.title = 'script ran'</script>")
     return result
