@@ -21,6 +21,7 @@ from openscan_protocol.options import ALL_FORMATS
 from ..cloud.scan_options import BOOLEANS, CHOICES, CONSENT_TEXT, OptionsError, defaults
 
 bp = Blueprint("cloud_options", __name__)
+FORM_CHOICES = {**CHOICES, "formats": ALL_FORMATS}   # what the form offers, straight from the contract
 
 
 def _service():
@@ -44,8 +45,7 @@ def request_options() -> Optional[dict]:
 
 @bp.app_context_processor
 def _choices():
-    """What the scan-settings form offers, straight from the contract."""
-    return {"scan_option_choices": {**CHOICES, "formats": ALL_FORMATS}, "scan_option_booleans": BOOLEANS,
+    return {"scan_option_choices": FORM_CHOICES, "scan_option_booleans": BOOLEANS,
             "consent_text": CONSENT_TEXT}
 
 
@@ -53,7 +53,7 @@ def _choices():
 def get_options():
     settings = _service().settings
     return jsonify(options=settings.resolved_options(), defaults=defaults(),
-                   choices={**CHOICES, "formats": ALL_FORMATS}, consent_text=CONSENT_TEXT)
+                   choices=FORM_CHOICES, consent_text=CONSENT_TEXT)
 
 
 @bp.post("/api/scan-options")
