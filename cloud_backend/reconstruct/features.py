@@ -115,7 +115,8 @@ def _choose_pairs(names, manifest, graph, options):
 
 
 def _view_graph(db_path, names, options, progress):
-    """Coarse match counts between all photos (pairs.view_graph) from the stored features."""
+    """Coarse match counts between photos (pairs.view_graph) from the stored features: every
+    pair of a small set, each photo's retrieval candidates in a large one."""
     db = pycolmap.Database.open(db_path)
     try:
         by_name = {im.name: im.image_id for im in db.read_all_images()}
@@ -123,6 +124,8 @@ def _view_graph(db_path, names, options, progress):
                                             int(options["graph_features"])) for n in names]
     finally:
         db.close()
+    if len(names) > int(options["graph_all_pairs_max_images"]):
+        return pairs_mod.retrieved_view_graph(coarse, int(options["graph_candidates"]), progress=progress)
     return pairs_mod.view_graph(coarse, progress=progress)
 
 

@@ -20,7 +20,9 @@ DEFAULTS = {
     "upsample_below": 1000,        # SIFT doubles images smaller than this (px) to find enough features
     "max_num_features": None,      # (quality) matching cost grows with its square
     "exhaustive_max_images": 30,   # up to this many photos every pair is matched
-    "graph_features": 384,         # largest-scale features per photo scored between all pairs (pairs.view_graph)
+    "graph_features": 384,         # largest-scale features per photo scored between pairs (pairs.view_graph)
+    "graph_all_pairs_max_images": 100,  # up to this many photos the view graph scores every pair (quadratic) ...
+    "graph_candidates": 16,        # ... above, each photo's most similar photos by bag of words (linear)
     "graph_neighbors": 12,         # best-scored partners matched per photo
     "angle_neighbors": 10,         # with manifest angles: also the nearest views in angle space
     "recovery_rounds": 2,          # match more partners for photos SfM left out, then continue mapping
@@ -75,7 +77,8 @@ QUALITY = {
 STAGE_OPTIONS = {
     "ingest": (),
     "features": ("masking", "max_image_size", "upsample_below", "max_num_features", "exhaustive_max_images",
-                 "graph_features", "graph_neighbors", "angle_neighbors"),
+                 "graph_features", "graph_all_pairs_max_images", "graph_candidates", "graph_neighbors",
+                 "angle_neighbors"),
     "sfm": ("min_registered_fraction", "min_registered_images", "prior_position_std_mm",
             "refine_principal_point", "ba_global_growth", "recovery_rounds", "graph_neighbors"),
     "dense": ("masking", "objecttype", "dense_max_image_size", "dense_num_neighbors", "sgbm_block_size",

@@ -1,9 +1,12 @@
 """Which image pairs to match, chosen by what the photos show, never by file order.
 
-- A coarse view graph (`view_graph`): every pair of photos is scored by the mutual
+- A coarse view graph (`view_graph`): pairs of photos are scored by the mutual
   nearest-neighbour matches among each photo's largest-scale SIFT features, the
   ones a small copy of the photo would have. It costs a fraction of full matching
-  and works for any capture: shuffled, handheld, several rings, gaps.
+  and works for any capture: shuffled, handheld, several rings, gaps. Up to a
+  hundred photos every pair is scored; above, only each photo's most similar
+  photos by bag of visual words (`retrieval_candidates`), so the cost grows
+  linearly with the photos instead of with their square.
 - `graph_pairs`: the k best-scored partners of each photo plus a maximum spanning
   tree, so the graph is connected whenever the scores allow it.
 - With rig angles in a manifest, the nearest views in angle space are added
@@ -40,38 +43,116 @@ def coarse_features(keypoints, descriptors, count):
     return d / (np.linalg.norm(d, axis=1, keepdims=True) + 1e-9)
 
 
-def view_graph(coarse, ratio=0.8, progress=lambda f: None):
-    """Symmetric (n, n) int matrix: mutual nearest-neighbour matches passing the
-    ratio test between the coarse features of every pair of photos.
+TRAINING_FEATURES = 32768   # the vocabulary is learnt on a sample: its cost stays flat with more photos
 
-    coarse: list of (m_i, 128) unit vectors (`coarse_features`). One matrix
-    product per photo against all others; memory is m x sum(m) floats.
+
+def retrieval_candidates(coarse, k, words=1024, iterations=8, seed=0):
+    """Each photo's k most similar photos by their bags of visual words (tf-idf
+    weighted, cosine), made symmetric: a list of index arrays.
+
+    The vocabulary is a k-means of the set's own coarse features (a scan's photos
+    share one object, so its own words describe it best). Cost: linear in the
+    features, plus an (n, n) product of short histograms.
+    """
+    n = len(coarse)
+    features = np.concatenate([c for c in coarse if len(c)] or [np.zeros((0, 128), np.float32)])
+    words = min(words, len(features) // 8)
+    if words < 2 or n <= k + 1:
+        return [np.array([j for j in range(n) if j != i]) for i in range(n)]
+    rng = np.random.default_rng(seed)
+    sample = features[rng.choice(len(features), min(len(features), TRAINING_FEATURES), replace=False)]
+    centroids = sample[:words]
+    for _ in range(iterations):   # Lloyd's k-means; empty words keep their old centre
+        assigned = _nearest_word(sample, centroids)
+        members = csr_matrix((np.ones(len(sample), np.float32), (assigned, np.arange(len(sample)))),
+                             shape=(words, len(sample)))
+        counts = np.asarray(members.sum(axis=1))
+        centroids = np.where(counts > 0, (members @ sample) / np.maximum(counts, 1), centroids)
+    bags = np.zeros((n, words), np.float64)
+    for i, c in enumerate(coarse):
+        if len(c):
+            bags[i] = np.bincount(_nearest_word(c, centroids), minlength=words)
+    bags *= np.log(n / np.maximum((bags > 0).sum(axis=0), 1))   # idf: words in every photo say nothing
+    bags /= np.linalg.norm(bags, axis=1, keepdims=True) + 1e-12
+    similarity = bags @ bags.T
+    np.fill_diagonal(similarity, -np.inf)
+    linked = _as_matrix(np.argsort(-similarity, axis=1)[:, :k], n)
+    linked |= linked.T
+    return [np.flatnonzero(row) for row in linked]
+
+
+def retrieved_view_graph(coarse, k, expand=3, progress=lambda f: None):
+    """`view_graph` over each photo's k retrieval candidates, then over the candidates of
+    its `expand` best-scored partners (query expansion: a neighbour's neighbours are
+    likely neighbours; on a 130-photo rig scan this finds all but 0.04 of each photo's 12
+    best partners with ~35 pairs scored per photo, where 30 plain candidates miss 0.23)."""
+    n = len(coarse)
+    candidates = retrieval_candidates(coarse, k)
+    scores = view_graph(coarse, candidates=candidates, progress=lambda f: progress(0.5 * f))
+    linked = _as_matrix(candidates, n)
+    wider = linked.copy()
+    for i in range(n):
+        for j in np.argsort(-scores[i])[:expand]:
+            if scores[i, j] > 0:
+                wider[i, candidates[j]] = True
+    np.fill_diagonal(wider, False)
+    wider |= wider.T
+    extra = [np.flatnonzero(row) for row in wider & ~linked]
+    return scores + view_graph(coarse, candidates=extra, progress=lambda f: progress(0.5 + 0.5 * f))
+
+
+def _as_matrix(candidates, n):
+    linked = np.zeros((n, n), bool)
+    for i, found in enumerate(candidates):
+        linked[i, found] = True
+    return linked
+
+
+def _nearest_word(features, centroids):
+    # argmin |f - c|^2 = argmax f.c - |c|^2 / 2, in blocks to bound memory
+    half = 0.5 * (centroids ** 2).sum(axis=1)
+    return np.concatenate([np.argmax(block @ centroids.T - half, axis=1)
+                           for block in np.array_split(features, max(1, len(features) // 8192))])
+
+
+def view_graph(coarse, ratio=0.8, candidates=None, progress=lambda f: None):
+    """Symmetric (n, n) int matrix: mutual nearest-neighbour matches passing the
+    ratio test between the coarse features of pairs of photos.
+
+    coarse: list of (m_i, 128) unit vectors (`coarse_features`). candidates: for
+    each photo the indices of the photos to score it against (symmetric; default
+    all). One matrix product per photo against its candidates; memory is
+    m x (candidates' m) floats.
     """
     n = len(coarse)
     m = max((len(c) for c in coarse), default=0)
     scores = np.zeros((n, n), np.int32)
     if m < 2:
         return scores
+    if candidates is None:
+        candidates = [np.arange(n)] * n
     # pad to a common m so the products reshape into (m, n, m) blocks; padded rows never match
     stack = np.zeros((n, m, 128), np.float32)
     valid = np.zeros((n, m), bool)
     for i, c in enumerate(coarse):
         stack[i, :len(c)] = c
         valid[i, :len(c)] = True
-    flat = stack.reshape(n * m, 128)
-    neg = np.where(valid.reshape(-1), 0.0, -4.0).astype(np.float32)   # padding loses every max
+    neg = np.where(valid, 0.0, -4.0).astype(np.float32)   # padding loses every max
     rows = np.arange(m)
     for i in range(n):
-        sim = (stack[i] @ flat.T + neg).reshape(m, n, m)
+        js = np.asarray(candidates[i])
+        if len(js) == 0:
+            continue
+        sim = (stack[i] @ stack[js].reshape(-1, 128).T + neg[js].reshape(-1)).reshape(m, len(js), m)
         sim[~valid[i]] = -4.0
-        best = sim.argmax(axis=2)                                   # (m, n): i's feature -> j's
+        best = sim.argmax(axis=2)                                   # (m, J): i's feature -> j's
         top2 = -np.partition(-sim, 1, axis=2)[:, :, :2]             # best and second best
-        back = sim.argmax(axis=0)                                   # (n, m): j's feature -> i's
-        mutual = back[np.arange(n)[None, :], best] == rows[:, None]
+        back = sim.argmax(axis=0)                                   # (J, m): j's feature -> i's
+        mutual = back[np.arange(len(js))[None, :], best] == rows[:, None]
         d1 = np.sqrt(np.maximum(2 - 2 * top2[:, :, 0], 0))
         d2 = np.sqrt(np.maximum(2 - 2 * top2[:, :, 1], 0))
         good = mutual & (d1 < ratio * d2) & valid[i][:, None]
-        scores[i] = good.sum(axis=0)
+        scores[i, js] = good.sum(axis=0)
         progress((i + 1) / n)
     np.fill_diagonal(scores, 0)
     return np.minimum(scores, scores.T)

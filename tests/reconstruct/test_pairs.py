@@ -60,3 +60,21 @@ def test_spanning_tree_connects_weakly_linked_groups_and_recovery_adds_new_partn
     assert ("b", "d") in result                                  # d's only link survives
     extra = pairs.more_pairs(names, scores, ["c"], set(result), 5)
     assert extra and all("c" in p and p not in result for p in extra)
+
+
+def test_retrieval_finds_each_photos_scene_and_the_graph_scores_only_those_pairs():
+    rng = np.random.default_rng(1)
+    names, descriptors = _three_scenes(rng, photos_per_scene=8)
+    coarse = [pairs.coarse_features(np.column_stack([np.zeros((len(d), 2)), np.ones(len(d)), np.zeros((len(d), 2)),
+                                                     np.ones(len(d))]), d, 150) for d in descriptors]
+    candidates = pairs.retrieval_candidates(coarse, 7, words=64)
+    scene = [n[:2] for n in names]
+    for i, found in enumerate(candidates):                       # the 7 others of its scene, nothing else
+        assert sorted(names[j] for j in found) == sorted(n for j, n in enumerate(names) if scene[j] == scene[i] and j != i)
+    exact = pairs.view_graph(coarse)
+    scored = pairs.view_graph(coarse, candidates=candidates)
+    linked = np.zeros_like(exact, bool)
+    for i, found in enumerate(candidates):
+        linked[i, found] = True
+    assert (scored[linked] == exact[linked]).all() and (scored[~linked] == 0).all()
+    assert pairs.graph_pairs(names, scored, 3) == pairs.graph_pairs(names, exact, 3)

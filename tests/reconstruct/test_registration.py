@@ -30,12 +30,18 @@ def rezip(buf, rename=None, edit_manifest=None, extra=()):
     return out
 
 
-def test_a_set_in_shuffled_order_registers_fully(tmp_path, run_until_sfm):
+# "retrieval": the view graph scores only each photo's bag-of-words candidates, as for sets above
+# graph_all_pairs_max_images (a hundred photos; too slow to render here)
+@pytest.mark.parametrize("graph", ["all pairs", "retrieval"])
+def test_a_set_in_shuffled_order_registers_fully(tmp_path, run_until_sfm, graph):
     buf, cams = synthetic.scan_zip(18, (20.0, 45.0), 480, 360, manifest=None)
     order = np.random.default_rng(1).permutation(len(cams))
     # camera-style names whose sorted order has nothing to do with where the photos were taken
     shuffled = rezip(buf, rename={cams[k][0]: f"IMG_{n:04d}.png" for n, k in enumerate(order)})
-    stats, rec = run_until_sfm(shuffled, tmp_path, {"max_image_size": 480})
+    options = {"max_image_size": 480}
+    if graph == "retrieval":
+        options.update(graph_all_pairs_max_images=0, graph_candidates=8)
+    stats, rec = run_until_sfm(shuffled, tmp_path, options)
     assert stats["images_registered"] == 36 and stats["images_unregistered"] == []
     assert stats["models"] == 1
 
