@@ -147,6 +147,22 @@ def object_masks(name, long_side=480):
                                       np.asarray(scene.vertices), np.asarray(scene.triangles), cameras)
 
 
+def rig_occluders(name):
+    """(verts, faces) of a simulated scan's scene without its object (the plate, the turntable):
+    seen from below the plate, they hide part of the object, and its true masks leave that out."""
+    import open3d as o3d
+
+    truth = pathlib.Path(name) / "ground_truth"
+    if not (truth / "scene.ply").exists():
+        return None
+    obj = o3d.io.read_triangle_mesh(str(truth / "mesh.ply"))
+    scene = o3d.io.read_triangle_mesh(str(truth / "scene.ply"))
+    verts, faces = np.asarray(scene.vertices), np.asarray(scene.triangles)
+    object_vertex = {tuple(v) for v in np.asarray(obj.vertices).round(4)}
+    on_object = np.array([tuple(v) in object_vertex for v in verts.round(4)])
+    return verts, faces[~on_object[faces].all(axis=1)]
+
+
 def silhouette_report(work, name):
     """Mean / worst IoU of the result's silhouette against the object masks, where there are masks."""
     import open3d as o3d
@@ -155,7 +171,8 @@ def silhouette_report(work, name):
     if masks is None:
         return {}
     mesh = o3d.io.read_triangle_mesh(str(work / "mesh" / "mesh.ply"))
-    ious = evaluate.silhouette_iou(sfm.load(Layout(work).sparse), np.asarray(mesh.vertices), np.asarray(mesh.triangles), masks)
+    ious = evaluate.silhouette_iou(sfm.load(Layout(work).sparse), np.asarray(mesh.vertices), np.asarray(mesh.triangles),
+                                   masks, occluders=rig_occluders(name))
     values = np.array(list(ious.values()))
     return {"silhouette_iou_mean": float(values.mean()), "silhouette_iou_min": float(values.min()),
             "silhouette_iou_below_0.9": sorted(n for n, v in ious.items() if v < 0.9)}

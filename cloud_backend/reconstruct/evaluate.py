@@ -117,19 +117,22 @@ def observed_samples(obj_v, obj_f, scene_v, scene_f, cameras, count=100000, min_
     return pts[views >= min_views]
 
 
-def silhouette_iou(rec, verts, faces, masks, long_side=480):
+def silhouette_iou(rec, verts, faces, masks, long_side=480, occluders=None):
     """{image name: IoU} of the mesh's silhouette rendered into each registered photo
     (its own pose and camera, at `long_side` px) against the object's mask there.
 
     A closed, complete surface covers the mask exactly; holes the photos saw through and
     missing parts lower the IoU, blobs of background raise the union. masks: {name: array
-    at any size, non-zero = object}.
+    at any size, non-zero = object}. occluders: (verts, faces) of what stands in front of
+    the object in some views (a rig's plate seen from below): the masks show the object
+    only where it is not hidden, so the mesh counts only where it is in front of them.
     """
     import cv2
 
     from .raster import camera_grid, cast, scene_of
 
     scene = scene_of(verts, faces)
+    blocking = scene_of(*occluders) if occluders is not None else None
     ious = {}
     for image_id in rec.reg_image_ids():
         image = rec.image(image_id)
@@ -137,8 +140,12 @@ def silhouette_iou(rec, verts, faces, masks, long_side=480):
             continue
         dirs_cam, (h, w) = camera_grid(image.camera, long_side / max(image.camera.width, image.camera.height))
         dirs = dirs_cam @ image.cam_from_world().rotation.matrix()
-        _, ids, _ = cast(scene, np.broadcast_to(image.projection_center(), dirs.shape), dirs)
-        rendered = (ids >= 0).reshape(h, w)
+        centres = np.broadcast_to(image.projection_center(), dirs.shape)
+        t_hit, ids, _ = cast(scene, centres, dirs)
+        rendered = ids >= 0
+        if blocking is not None:
+            rendered &= t_hit <= cast(blocking, centres, dirs)[0] * 1.001
+        rendered = rendered.reshape(h, w)
         mask = cv2.resize(np.asarray(masks[image.name], np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
         ious[image.name] = float((rendered & mask).sum() / max((rendered | mask).sum(), 1))
     return ious

@@ -1,0 +1,40 @@
+"""The bench's silhouette check: the result rendered into each photo against the object's mask."""
+from types import SimpleNamespace
+
+import numpy as np
+import pycolmap
+import trimesh
+
+from cloud_backend.reconstruct import evaluate
+
+
+def _looking_up_from_below(width=96, height=72, focal=80.0):
+    """One camera 300 mm out and 60 mm below the origin, looking at it (a rig's low view)."""
+    centre = np.array([300.0, 0.0, -60.0])
+    forward = -centre / np.linalg.norm(centre)
+    right = np.cross(forward, [0.0, 0.0, 1.0])
+    right /= np.linalg.norm(right)
+    down = np.cross(forward, right)
+    rot = np.stack([right, down, forward])             # rows: camera axes in the world
+    t = -rot @ centre
+    k = np.array([[focal, 0, width / 2], [0, focal, height / 2], [0, 0, 1]])
+    camera = pycolmap.Camera.create_from_model_id(1, pycolmap.CameraModelId.PINHOLE, focal, width, height)
+    image = SimpleNamespace(name="low.png", camera=camera, projection_center=lambda: centre,
+                            cam_from_world=lambda: pycolmap.Rigid3d(pycolmap.Rotation3d(rot), t))
+    rec = SimpleNamespace(reg_image_ids=lambda: [1], image=lambda _: image)
+    return rec, (rot, t, k, width, height)
+
+
+def test_the_plate_hiding_the_object_from_below_is_not_counted_as_extra_surface():
+    obj = trimesh.creation.box((40, 40, 60))                              # centred on the origin
+    plate = trimesh.creation.cylinder(radius=150, height=1, transform=trimesh.transformations.translation_matrix([0, 0, -10]))
+    scene = trimesh.util.concatenate([obj, plate])
+    rec, camera = _looking_up_from_below()
+    mask = evaluate.true_object_masks(obj.vertices, obj.faces, scene.vertices, scene.faces, {"low.png": camera})
+    assert 0 < mask["low.png"].sum() < 0.8 * evaluate.true_object_masks(   # the plate hides part of it
+        obj.vertices, obj.faces, obj.vertices, obj.faces, {"low.png": camera})["low.png"].sum()
+
+    unhidden = evaluate.silhouette_iou(rec, obj.vertices, obj.faces, mask, long_side=96)["low.png"]
+    hidden = evaluate.silhouette_iou(rec, obj.vertices, obj.faces, mask, long_side=96,
+                                     occluders=(plate.vertices, plate.faces))["low.png"]
+    assert hidden > 0.97 and unhidden < 0.8             # the true object scores as true only behind the plate
