@@ -45,6 +45,7 @@ DEFAULTS = {
     # -- mesh
     "poisson_depth": None,         # (quality) deepest octree (8: 256^3); the points' spacing picks the depth below it
     "trim_spacings": 10,           # drop Poisson surface farther than this many point spacings from the points
+    "trim_min_fraction": 0.002,    # ... in patches of at least this share of the surface (smaller: gaps kept closed)
     "mesh_faces": None,            # (quality) face budget after decimation
     "smooth_iterations": 5,
     # -- texture / export
@@ -83,7 +84,7 @@ STAGE_OPTIONS = {
             "refine_principal_point", "ba_global_growth", "recovery_rounds", "graph_neighbors"),
     "dense": ("masking", "objecttype", "dense_max_image_size", "dense_num_neighbors", "sgbm_block_size",
               "sgbm_uniqueness_ratio", "sgbm_max_disparity_fraction", "fusion_min_num_pixels"),
-    "mesh": ("objecttype", "poisson_depth", "trim_spacings", "mesh_faces", "smooth_iterations"),
+    "mesh": ("masking", "objecttype", "poisson_depth", "trim_spacings", "trim_min_fraction", "mesh_faces", "smooth_iterations"),
     "texture": ("texture", "texture_size", "uv_atlas", "texture_views_per_texel"),
     "export": ("quality", "texture", "objecttype", "formats", "preview_size", "print_voxels", "mesh_faces"),
 }

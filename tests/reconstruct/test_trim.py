@@ -1,0 +1,34 @@
+"""Trimming Poisson's surface to the points: unsupported regions go, pinholes in the data do not."""
+import numpy as np
+import open3d as o3d
+
+from cloud_backend.reconstruct import mesh as mesh_mod
+
+
+def test_a_gap_of_a_few_vertices_stays_closed_and_a_large_unsupported_cap_goes():
+    sphere = o3d.geometry.TriangleMesh.create_sphere(radius=1.0, resolution=40)
+    verts = np.asarray(sphere.vertices)
+    cap = verts[:, 2] > 0.8                                       # a region no point supports
+    pinhole = np.zeros(len(verts), bool)
+    pinhole[np.argmin(np.linalg.norm(verts - [1.0, 0.0, 0.0], axis=1))] = True   # one point-less vertex
+    trim = mesh_mod.without_gaps(sphere, cap | pinhole, min_vertices=10)
+    assert (trim == cap).all() and cap.sum() >= 10
+
+
+def test_object_masks_trim_only_what_a_photo_shows_as_background(tmp_path):
+    from types import SimpleNamespace
+
+    import cv2
+    import pycolmap
+
+    sphere = o3d.geometry.TriangleMesh.create_sphere(radius=1.0, resolution=30)
+    verts = np.asarray(sphere.vertices)
+    camera = pycolmap.Camera.create_from_model_id(1, pycolmap.CameraModelId.PINHOLE, 100.0, 200, 200)
+    pose = pycolmap.Rigid3d(pycolmap.Rotation3d(np.eye(3)), np.array([0.0, 0.0, 5.0]))   # looking along +z
+    image = SimpleNamespace(name="a.png", camera=camera, cam_from_world=lambda: pose)
+    rec = SimpleNamespace(reg_image_ids=lambda: [1], image=lambda _: image)
+    mask = np.zeros((200, 200), np.uint8)
+    mask[:, :100] = 255                                          # the object is the left half (x < 0)
+    cv2.imwrite(str(tmp_path / "a.png.png"), mask)
+    outside = mesh_mod.on_background(verts, rec, tmp_path, margin_px=0)
+    assert outside[verts[:, 0] > 0.05].all() and not outside[verts[:, 0] < -0.05].any()
