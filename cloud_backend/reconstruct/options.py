@@ -45,7 +45,7 @@ DEFAULTS = {
     # -- mesh
     "poisson_depth": None,         # (quality) deepest octree (8: 256^3); the points' spacing picks the depth below it
     "trim_spacings": 10,           # drop Poisson surface farther than this many point spacings from the points
-    "trim_min_fraction": 0.002,    # ... in patches of at least this share of the surface (smaller: gaps kept closed)
+    "trim_min_fraction": 0.0005,   # ... in patches of at least this share of the surface (smaller: gaps kept closed)
     "mesh_faces": None,            # (quality) face budget after decimation
     "smooth_iterations": 5,
     # -- texture / export
