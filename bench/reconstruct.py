@@ -15,6 +15,7 @@ incremental mapping) and Debian's `colmap automatic_reconstructor` (installed
 with apt-get when missing), as time ratios.
 """
 import argparse
+import functools
 import json
 import os
 import pathlib
@@ -102,19 +103,28 @@ def surface_report(work, cams):
             "completeness_mm": completeness, "accuracy_mm": accuracy}
 
 
+@functools.lru_cache(maxsize=1)
+def rig_truth(folder):
+    """A simulated scan's ground truth, read once: (object verts, faces), (scene verts, faces) —
+    the scene holds the object too — and cameras.json."""
+    import open3d as o3d
+
+    truth = pathlib.Path(folder) / "ground_truth"
+    obj = o3d.io.read_triangle_mesh(str(truth / "mesh.ply"))
+    scene = o3d.io.read_triangle_mesh(str(truth / "scene.ply"))
+    return ((np.asarray(obj.vertices), np.asarray(obj.triangles)), (np.asarray(scene.vertices), np.asarray(scene.triangles)),
+            json.loads((truth / "cameras.json").read_text()))
+
+
 def rig_surface_report(work, folder):
     """Chamfer against a simulated scan's true mesh, over the part its cameras saw."""
     import open3d as o3d
 
-    folder = pathlib.Path(folder) / "ground_truth"
-    truth_mesh = o3d.io.read_triangle_mesh(str(folder / "mesh.ply"))
-    scene = o3d.io.read_triangle_mesh(str(folder / "scene.ply"))
-    cams = json.loads((folder / "cameras.json").read_text())
+    (tv, tf), scene, cams = rig_truth(str(folder))
     k = np.array(cams["K"], float)
     cameras = [(np.array(c["R"], float), np.array(c["t"], float), k, cams["width"], cams["height"])
                for c in cams["photos"].values()]
-    tv, tf = np.asarray(truth_mesh.vertices), np.asarray(truth_mesh.triangles)
-    truth = evaluate.observed_samples(tv, tf, np.asarray(scene.vertices), np.asarray(scene.triangles), cameras)
+    truth = evaluate.observed_samples(tv, tf, *scene, cameras)
     mesh = o3d.io.read_triangle_mesh(str(work / "mesh" / "mesh.ply"))
     dist, completeness, accuracy = evaluate.surface_chamfer(
         truth, (tv, tf), (np.asarray(mesh.vertices), np.asarray(mesh.triangles)))
@@ -126,39 +136,28 @@ def rig_surface_report(work, folder):
 def object_masks(name, long_side=480):
     """{photo name: object mask} for sets that have them: DTU's mask/ folder, or a simulated rig
     scan's true object rendered with its true cameras (at long_side px); None otherwise."""
-    import open3d as o3d
-
     folder = pathlib.Path(name) if pathlib.Path(name).is_dir() else DATASETS / name
     if (folder / "mask").exists():   # DTU: mask/000.png belongs to images/000000.png
         images = sorted((folder / "images").iterdir())
         return {image.name: cv2.imread(str(mask), cv2.IMREAD_GRAYSCALE)
                 for image, mask in zip(images, sorted((folder / "mask").iterdir()))}
-    truth = folder / "ground_truth"
-    if not (truth / "cameras.json").exists():
+    if not (folder / "ground_truth" / "cameras.json").exists():
         return None
-    cams = json.loads((truth / "cameras.json").read_text())
+    obj, scene, cams = rig_truth(str(folder))
     scale = long_side / max(cams["width"], cams["height"])
     k = np.diag([scale, scale, 1.0]) @ np.array(cams["K"], float)
     size = (int(round(cams["width"] * scale)), int(round(cams["height"] * scale)))
-    obj = o3d.io.read_triangle_mesh(str(truth / "mesh.ply"))
-    scene = o3d.io.read_triangle_mesh(str(truth / "scene.ply"))
     cameras = {n: (np.array(c["R"], float), np.array(c["t"], float), k, *size) for n, c in cams["photos"].items()}
-    return evaluate.true_object_masks(np.asarray(obj.vertices), np.asarray(obj.triangles),
-                                      np.asarray(scene.vertices), np.asarray(scene.triangles), cameras)
+    return evaluate.true_object_masks(*obj, *scene, cameras)
 
 
 def rig_occluders(name):
     """(verts, faces) of a simulated scan's scene without its object (the plate, the turntable):
     seen from below the plate, they hide part of the object, and its true masks leave that out."""
-    import open3d as o3d
-
-    truth = pathlib.Path(name) / "ground_truth"
-    if not (truth / "scene.ply").exists():
+    if not (pathlib.Path(name) / "ground_truth" / "scene.ply").exists():
         return None
-    obj = o3d.io.read_triangle_mesh(str(truth / "mesh.ply"))
-    scene = o3d.io.read_triangle_mesh(str(truth / "scene.ply"))
-    verts, faces = np.asarray(scene.vertices), np.asarray(scene.triangles)
-    object_vertex = {tuple(v) for v in np.asarray(obj.vertices).round(4)}
+    (obj_verts, _), (verts, faces), _ = rig_truth(str(name))
+    object_vertex = {tuple(v) for v in obj_verts.round(4)}
     on_object = np.array([tuple(v) in object_vertex for v in verts.round(4)])
     return verts, faces[~on_object[faces].all(axis=1)]
 

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pycolmap
 
-from . import stereo_cpu
+from . import ingest, stereo_cpu
 from .errors import ReconstructionError
 from .options import gpu_enabled, num_threads
 from .stage import command, fresh_dir, no_progress
@@ -244,14 +244,8 @@ def _depth_range(rec, image):
 
 
 def _load_masks(masks_dir, rec):
-    masks = {}
-    for i in rec.reg_image_ids():
-        image = rec.image(i)
-        path = pathlib.Path(masks_dir) / f"{image.name}.png"
-        if path.exists():
-            mask = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-            masks[i] = cv2.resize(mask, (image.camera.width, image.camera.height), interpolation=cv2.INTER_NEAREST)
-    return masks
+    masks = {i: ingest.read_mask(masks_dir, rec.image(i)) for i in rec.reg_image_ids()}
+    return {i: mask for i, mask in masks.items() if mask is not None}
 
 
 def _apply_masks(dense_dir, rec, masks):

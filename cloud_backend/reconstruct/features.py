@@ -33,8 +33,7 @@ def main(images, masks, ingest_info, db_path, view_graph, pairs_file, cameras_fi
     sizes = [_image_size(images / n) for n in names]
     first_size = sizes[0]
 
-    use_masks = info["masks"] and options["masking"] != "off"   # 'off': the upload's masks are ignored
-    reader, intrinsics = _reader_options(masks if use_masks else None, manifest, first_size)
+    reader, intrinsics = _reader_options(masks if ingest.uses_masks(info, options) else None, manifest, first_size)
     extraction = pycolmap.FeatureExtractionOptions()
     extraction.max_image_size = int(options["max_image_size"])
     extraction.num_threads = num_threads(options)

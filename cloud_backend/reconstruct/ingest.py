@@ -11,6 +11,7 @@ import json
 import pathlib
 import shutil
 
+import cv2
 from PIL import Image, ImageOps
 
 from .. import archive
@@ -67,6 +68,20 @@ def read(path):
     info = json.loads(pathlib.Path(path).read_text())
     info["manifest"] = manifest_mod.RigPrior.from_dict(info["manifest"]) if info["manifest"] else None
     return info
+
+
+def uses_masks(info, options):
+    """Whether the later stages use the upload's object masks ('off': they are ignored)."""
+    return bool(info["masks"]) and options["masking"] != "off"
+
+
+def read_mask(masks_dir, image):
+    """The object mask of a pycolmap image at its camera's size (non-zero = object), or None."""
+    path = pathlib.Path(masks_dir) / f"{image.name}.png"
+    if not path.exists():
+        return None
+    mask = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    return cv2.resize(mask, (image.camera.width, image.camera.height), interpolation=cv2.INTER_NEAREST)
 
 
 def _read_manifest(upload):

@@ -54,7 +54,7 @@ def main(fused, sparse, frame, ingest_info, masks_dir, mesh_path, closed_path, o
     target = int(options["mesh_faces"])
     write_closed(o3d.geometry.TriangleMesh(mesh), pcd, plate_z, target, closed_path)
     trim = unsupported(mesh, pcd, float(options["trim_spacings"]), plate_z)
-    if info["masks"] and options["masking"] != "off" and options["objecttype"] == "object":
+    if ingest.uses_masks(info, options) and options["objecttype"] == "object":
         # the photos' masks say where the object is: Poisson's surface across a gap in the
         # points stays where every mask agrees (DTU scan24: silhouette IoU 0.918 -> 0.957)
         trim &= on_background(np.asarray(mesh.vertices), rec, masks_dir)
@@ -149,12 +149,11 @@ def on_background(verts, rec, masks_dir, margin_px=4):
     slack = np.ones((2 * margin_px + 1, 2 * margin_px + 1), np.uint8)
     for image_id in rec.reg_image_ids():
         image = rec.image(image_id)
-        path = pathlib.Path(masks_dir) / f"{image.name}.png"
-        if not path.exists():
+        mask = ingest.read_mask(masks_dir, image)
+        if mask is None:
             continue
         width, height = image.camera.width, image.camera.height
-        mask = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-        mask = cv2.dilate(cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST), slack) > 0
+        mask = cv2.dilate(mask, slack) > 0
         pose = image.cam_from_world()
         in_camera = verts @ pose.rotation.matrix().T + pose.translation
         front = np.flatnonzero(in_camera[:, 2] > 0)
@@ -173,15 +172,9 @@ def without_gaps(mesh, trim, min_vertices):
     0.05 % of the surface). Larger thresholds cost accuracy: on the 16 MP rig scan 0.05 %
     left 8 holes at 0.237 % chamfer, 0.2 % 7 holes at 0.242 %, none 82 holes at 0.221 %.
     """
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
     faces = np.asarray(mesh.triangles)
     edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
-    edges = edges[trim[edges].all(axis=1)]           # links inside the trimmed region only
-    n = len(trim)
-    graph = coo_matrix((np.ones(len(edges), np.int8), (edges[:, 0], edges[:, 1])), shape=(n, n))
-    _, label = connected_components(graph, directed=False)
+    label = _component_labels(len(trim), edges[trim[edges].all(axis=1)])   # links inside the trimmed region only
     size = np.bincount(label[trim], minlength=label.max() + 1)
     return trim & (size[label] >= min_vertices)
 
@@ -261,21 +254,24 @@ def keep_largest_component(mesh):
     Components via scipy over shared vertices: open3d's cluster_connected_triangles
     took 2.4 s on a 700k-face Poisson mesh, this ~0.1 s.
     """
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
     faces = np.asarray(mesh.triangles)
     if not len(faces):
         return mesh
-    n = len(mesh.vertices)
-    edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]]])
-    graph = coo_matrix((np.ones(len(edges), np.int8), (edges[:, 0], edges[:, 1])), shape=(n, n))
-    _, label = connected_components(graph, directed=False)
+    label = _component_labels(len(mesh.vertices), np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]]]))
     face_label = label[faces[:, 0]]
     main_label = np.bincount(face_label).argmax()
     mesh.remove_triangles_by_mask(face_label != main_label)
     mesh.remove_unreferenced_vertices()
     return mesh
+
+
+def _component_labels(n, edges):
+    """Connected-component label of each of n vertices linked by `edges` (k, 2)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    graph = coo_matrix((np.ones(len(edges), np.int8), (edges[:, 0], edges[:, 1])), shape=(n, n))
+    return connected_components(graph, directed=False)[1]
 
 
 def clean(mesh):
