@@ -56,9 +56,13 @@ def test_run_again_button_sends_the_forms_choices(panel, tmp_path):
     app = client.application
     with served(app) as url, sync_playwright() as pw:
         browser, page, _ = open_page(pw)
+        # the options form loads after the row is drawn (as on a slow Pi): the button must still send them
+        held = []
+        page.route("**/api/scan-options", lambda route: held.append(route))
         page.goto(f"{url}/cloud/")
         row = page.locator('tr[data-scan="owl"]')
         expect(row.locator("button.rerun")).to_be_visible()
+        held.pop().continue_()
         expect(page.locator('#scan-options-form input[name="texture"]')).to_be_checked()   # form loaded
         page.locator('#scan-options-form select[name="quality"]').select_option("high")
         row.locator("button.rerun").click()

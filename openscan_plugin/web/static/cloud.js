@@ -42,10 +42,14 @@ function statusCell(scan) {
 
 function actionCell(scan) {
   const u = scan.upload, cell = el("td");
-  const act = (path, body) => () => api(path, { method: "POST", ...(body && { headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body()) }) }).then(refresh).catch((e) => alert(e.message));
-  // Upload, Send again and Run again carry the scan options form's choices (cloud_options.js)
-  const withOptions = window.uploadOptions && (() => ({ options: window.uploadOptions() }));
+  const act = (path, body) => () => {
+    const b = body && body();
+    return api(path, { method: "POST", ...(b && { headers: { "Content-Type": "application/json" }, body: JSON.stringify(b) }) })
+      .then(refresh).catch((e) => alert(e.message));
+  };
+  // Upload, Send again and Run again carry the scan options form's choices (cloud_options.js),
+  // read at click time: a row drawn before the form finished loading still sends them
+  const withOptions = () => window.uploadOptions && { options: window.uploadOptions() };
   if (!u || u.state === "done" || u.state === "cancelled") {
     cell.append(el("button", { type: "button", class: "upload", onclick: act(`api/scans/${encodeURIComponent(scan.name)}/upload`, withOptions) },
       "Upload to OpenScanCloud"));
