@@ -12,10 +12,20 @@ def write_obj(out, verts, normals, uv, faces):
     f_idx = faces + 1
     with open(out / result.OBJ, "w") as f:
         f.write(f"mtllib {result.MTL}\nusemtl material0\n")
-        np.savetxt(f, verts, fmt="v %.6f %.6f %.6f")
-        np.savetxt(f, np.column_stack([uv[:, 0], 1.0 - uv[:, 1]]), fmt="vt %.6f %.6f")   # OBJ v points up
-        np.savetxt(f, normals, fmt="vn %.4f %.4f %.4f")
-        np.savetxt(f, np.repeat(f_idx, 3, axis=1), fmt="f %d/%d/%d %d/%d/%d %d/%d/%d")
+        write_rows(f, "v %.6f %.6f %.6f", verts)
+        write_rows(f, "vt %.6f %.6f", np.column_stack([uv[:, 0], 1.0 - uv[:, 1]]))   # OBJ v points up
+        write_rows(f, "vn %.4f %.4f %.4f", normals)
+        write_rows(f, "f %d/%d/%d %d/%d/%d %d/%d/%d", np.repeat(f_idx, 3, axis=1))
+
+
+def write_rows(file, fmt, rows, chunk=50_000):
+    """`fmt` % row, one line per row: the bytes np.savetxt writes, one % per chunk of rows
+    instead of one per row (templeRing's 200k-face OBJ: 1.8 s instead of 5.0 s)."""
+    rows = np.asarray(rows)
+    line = fmt + "\n"
+    for start in range(0, len(rows), chunk):
+        part = rows[start:start + chunk]
+        file.write((line * len(part)) % tuple(part.ravel().tolist()))
 
 
 def write_glb(path, verts, uv, faces, texture_path):
@@ -33,10 +43,9 @@ def write_obj_coloured(path, verts, normals, faces, colours):
     MeshLab, Blender and most viewers read."""
     f_idx = faces + 1
     with open(path, "w") as f:
-        np.savetxt(f, np.column_stack([verts, np.asarray(colours, float)[:, :3] / 255.0]),
-                   fmt="v %.6f %.6f %.6f %.4f %.4f %.4f")
-        np.savetxt(f, normals, fmt="vn %.4f %.4f %.4f")
-        np.savetxt(f, np.repeat(f_idx, 2, axis=1), fmt="f %d//%d %d//%d %d//%d")
+        write_rows(f, "v %.6f %.6f %.6f %.4f %.4f %.4f", np.column_stack([verts, np.asarray(colours, float)[:, :3] / 255.0]))
+        write_rows(f, "vn %.4f %.4f %.4f", normals)
+        write_rows(f, "f %d//%d %d//%d %d//%d", np.repeat(f_idx, 2, axis=1))
 
 
 def write_glb_coloured(path, verts, faces, colours):

@@ -93,8 +93,8 @@ def _canvas(k_ref, r1, roi, size, focal, d_max, horizontal, max_growth=2.5):
 
 
 def _sgbm(left, right, d_min, d_max, max_span, options):
-    min_disp = int(np.floor(max(d_min * 0.8, 0)))
-    span = max(16, int(np.ceil((d_max * 1.2 - min_disp) / 16.0)) * 16)
+    min_disp = int(np.floor(max(d_min, 0)))   # depth_range carries the margin
+    span = max(16, int(np.ceil((d_max - min_disp) / 16.0)) * 16)
     span = min(span, 16 * max(1, int(max_span / 16)))   # bounded cost: wider ranges mean a bad partner anyway
     block = int(options["sgbm_block_size"])
     matcher = cv2.StereoSGBM_create(
