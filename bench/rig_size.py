@@ -112,8 +112,11 @@ def main():
                "chamfer_fraction_of_bbox_diagonal": r.get("chamfer_fraction_of_bbox_diagonal"),
                "rotation_error_deg_median": r.get("rotation_error_deg_median")}
         if "pycolmap_defaults" in r:
-            row["colmap_defaults_poses_s"] = round(r["pycolmap_defaults"]["seconds"], 1)
-            row["ratio_textured_model_vs_colmap_poses"] = round(r["total_seconds"] / r["pycolmap_defaults"]["seconds"], 3)
+            colmap = r["pycolmap_defaults"]
+            row["colmap_defaults_poses_s"] = round(colmap["seconds"], 1)
+            row["colmap_defaults_registered"] = colmap.get("registered")
+            row["colmap_defaults_rotation_error_deg_median"] = colmap.get("rotation_error_deg_median")
+            row["ratio_textured_model_vs_colmap_poses"] = round(r["total_seconds"] / colmap["seconds"], 3)
         if rows:   # cost per doubling of photos
             row["time_ratio_vs_previous_size"] = round(row["total_s"] / rows[-1]["total_s"], 2)
         rows.append(row)
