@@ -30,9 +30,9 @@ def test_run_again_from_the_panel(panel, tmp_path):
                         ({"options": "high"}, "options must be a JSON object")]:
         r = client.post(f"/cloud/api/uploads/{entry['id']}/rerun", json=body)
         assert r.status_code == 400 and words in r.get_json()["error"], (body, r.get_json())
-    r = client.post(f"/cloud/api/uploads/{entry['id']}/rerun", json={"options": {"quality": "high"}},
-                    headers={"Origin": "http://evil.example"})
-    assert r.status_code == 403
+    for hostile in ({"Origin": "http://evil.example"}, {"Host": "evil.example"}):   # another site; DNS rebinding
+        r = client.post(f"/cloud/api/uploads/{entry['id']}/rerun", json={"options": {"quality": "high"}}, headers=hostile)
+        assert r.status_code == 403 and r.get_json()["error"], hostile
     now = client.get(f"/cloud/api/uploads/{entry['id']}").get_json()
     assert [now[k] for k in KEPT] == [done[k] for k in KEPT]     # nothing changed
 
