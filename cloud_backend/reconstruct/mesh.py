@@ -57,7 +57,8 @@ def main(fused, sparse, frame, ingest_info, masks_dir, mesh_path, closed_path, o
     if ingest.uses_masks(info, options) and options["objecttype"] == "object":
         # the photos' masks say where the object is: Poisson's surface across a gap in the
         # points stays where every mask agrees (DTU scan24: silhouette IoU 0.918 -> 0.957)
-        trim &= on_background(np.asarray(mesh.vertices), rec, masks_dir)
+        # (only the unsupported vertices need asking: the rest stay anyway)
+        trim[trim] = on_background(np.asarray(mesh.vertices)[trim], rec, masks_dir)
     mesh.remove_vertices_by_mask(without_gaps(mesh, trim, float(options["trim_min_fraction"]) * len(trim)))
     mesh = keep_largest_component(mesh)
     progress(0.7)
@@ -127,9 +128,9 @@ def unsupported(mesh, pcd, spacings, plate_z=None):
 
     pts = np.asarray(pcd.points)
     tree = cKDTree(pts)
-    spacing = np.median(tree.query(pts, k=2)[0][:, 1])
+    spacing = np.median(tree.query(pts, k=2, workers=-1)[0][:, 1])   # workers: every core
     verts = np.asarray(mesh.vertices)
-    far = tree.query(verts, distance_upper_bound=spacings * spacing)[0] > spacings * spacing
+    far = tree.query(verts, distance_upper_bound=spacings * spacing, workers=-1)[0] > spacings * spacing
     lo, hi = pts.min(axis=0), pts.max(axis=0)
     margin = 0.025 * (hi - lo)
     box_lo, box_hi = lo - margin, hi + margin

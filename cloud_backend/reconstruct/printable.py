@@ -18,6 +18,8 @@ left non-manifold edges, so the solid is rebuilt on a voxel grid instead:
 5. light Taubin smoothing (keeps the volume), decimation to a face budget when it stays
    watertight, and trimesh's checks (watertight, winding, volume > 0) for the report.
 """
+import math
+
 import numpy as np
 from scipy import ndimage
 
@@ -194,11 +196,10 @@ def _surface(solid, origin, pitch, sigma=1.0):
     """Marching cubes (Lewiner) on the blurred occupancy. The marked voxels reach on average
     half a voxel beyond the surface they hold; the iso level that moves a blurred edge inwards
     by half a voxel puts the result back on it."""
-    from scipy.stats import norm
     from skimage.measure import marching_cubes
 
     field = ndimage.gaussian_filter(solid.astype(np.float32), sigma)
-    level = float(norm.cdf(0.5 / sigma))
+    level = 0.5 * (1 + math.erf(0.5 / sigma / math.sqrt(2)))   # the normal CDF (scipy.stats: 1.3 s to import)
     verts, faces, _, _ = marching_cubes(field, level=level, method="lewiner", allow_degenerate=False)
     return origin + verts * pitch, faces
 

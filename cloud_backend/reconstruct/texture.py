@@ -7,7 +7,9 @@ an atlas seam blend the same views and the seam does not show.
 Writes the textured mesh (`textured.npz`: vertices, normals, uv, faces) and its texture
 image; export.py turns them into the model files.
 """
+import collections
 import pathlib
+from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import numpy as np
@@ -93,8 +95,11 @@ def project_views(rec, images_dir, verts, faces, pos, nrm, keep, progress):
     # facing = n.(C - p)/|C - p| expanded, so each view costs two mat-vec products
     n_dot_p = (nrm * pos).sum(1)
     p_sq = (pos * pos).sum(1)
-    rays = {}
-    for k, image_id in enumerate(ids):
+    cameras = {rec.image(i).camera_id: rec.image(i).camera for i in ids}
+    rays = {camera_id: camera_ray_grid(camera) for camera_id, camera in cameras.items()}   # one per rig camera
+
+    def view_samples(image_id):
+        """(samples, their weights, their colours) that view `image_id` sees."""
         image = rec.image(image_id)
         camera, pose = image.camera, image.cam_from_world()
         # float32 like the samples: a float64 centre or rotation would turn every product over
@@ -108,8 +113,6 @@ def project_views(rec, images_dir, verts, faces, pos, nrm, keep, progress):
         inside = (cam_pts[:, 2] > 0) & (pix[:, 0] >= 0) & (pix[:, 1] >= 0) \
             & (pix[:, 0] < camera.width - 1) & (pix[:, 1] < camera.height - 1)
         cand, cam_pts, pix = cand[inside], cam_pts[inside], pix[inside]
-        if image.camera_id not in rays:   # one rig camera: ray directions are shared
-            rays[image.camera_id] = camera_ray_grid(camera)
         depth = render_depth(scene, pose, *rays[image.camera_id])
         scale = depth.shape[1] / camera.width
         rendered = depth[(pix[:, 1] * scale).astype(int).clip(0, depth.shape[0] - 1),
@@ -117,15 +120,20 @@ def project_views(rec, images_dir, verts, faces, pos, nrm, keep, progress):
         visible = cam_pts[:, 2] <= rendered * 1.01 + 0.002 * extent
         cand, pix = cand[visible], pix[visible]
         bgr = cv2.imread(str(images_dir / image.name), cv2.IMREAD_COLOR)
-        colour = sample(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), pix)
-        weight = facing[cand].astype(np.float32) ** 4
-        slot = np.argmin(top_w[cand], axis=1)     # replace the weakest kept view
-        better = weight > top_w[cand, slot]
-        rows, slot = cand[better], slot[better]
-        top_w[rows, slot] = weight[better]
-        top_c[rows, slot] = np.clip(colour[better] + 0.5, 0, 255)
-        top_v[rows, slot] = k
-        progress((k + 1) / len(ids))
+        colour = np.clip(sample(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), pix) + 0.5, 0, 255).astype(np.uint8)
+        return cand, facing[cand] ** 4, colour
+
+    # two views are projected at a time (numpy, OpenCV and Embree release the GIL); the kept
+    # views are updated in view order, so the texture does not depend on timing
+    with ThreadPoolExecutor(2) as pool:
+        for k, (cand, weight, colour) in enumerate(in_order(pool, view_samples, ids)):
+            slot = np.argmin(top_w[cand], axis=1)     # replace the weakest kept view
+            better = weight > top_w[cand, slot]
+            rows, slot = cand[better], slot[better]
+            top_w[rows, slot] = weight[better]
+            top_c[rows, slot] = colour[better]
+            top_v[rows, slot] = k
+            progress((k + 1) / len(ids))
     gains = exposure_gains(top_c, top_w, top_v, len(ids))
     total = top_w.sum(1)
     seen = total > 0
@@ -135,6 +143,17 @@ def project_views(rec, images_dir, verts, faces, pos, nrm, keep, progress):
         weighted = top_w[rows, :, None] * top_c[rows] * gains[top_v[rows]]   # view -1 takes the ones row
         colours[rows] = weighted.sum(1) / np.maximum(total[rows], 1e-12)[:, None]
     return colours, seen
+
+
+def in_order(pool, fn, items, ahead=2):
+    """fn(item) for each item in order, the next `ahead` computed on the pool meanwhile."""
+    pending = collections.deque()
+    for item in items:
+        pending.append(pool.submit(fn, item))
+        if len(pending) > ahead:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 def exposure_gains(colours, weights, views, n_views, rounds=6, max_samples=2_000_000, seed=0):

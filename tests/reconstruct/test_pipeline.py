@@ -52,13 +52,17 @@ def test_model_is_metric_and_close_to_the_true_surface(finished):
 
 
 def test_textured_obj_and_glb_load_with_their_texture(finished):
+    import cv2
     import trimesh
 
     work, result, _ = finished
     archive = zipfile.ZipFile(result)
     glb = trimesh.load(io.BytesIO(archive.read("model.glb")), file_type="glb", force="mesh")
     assert 4000 <= len(glb.faces) <= 5000
-    assert glb.visual.material.baseColorTexture is not None
+    # the GLB carries the very texture of the OBJ, pixel for pixel
+    texture_png = cv2.imdecode(np.frombuffer(archive.read("texture.png"), np.uint8), cv2.IMREAD_COLOR)
+    assert np.array_equal(np.asarray(glb.visual.material.baseColorTexture.convert("RGB")),
+                          cv2.cvtColor(texture_png, cv2.COLOR_BGR2RGB))
     obj = archive.read("model.obj").decode()
     assert "mtllib model.mtl" in obj and obj.count("\nvt ") > 1000
     assert "map_Kd texture.png" in archive.read("model.mtl").decode()
