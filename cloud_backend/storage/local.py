@@ -26,6 +26,29 @@ def _lock(f, key):
             time.sleep(0.05)
 
 
+def _open_staged(path, key):
+    """The staged file, opened and locked. A writer that opened it while another held the lock
+    may find it committed meanwhile (renamed into the part): that file is the stored part now,
+    not to be truncated or appended to, so it opens the staged path again."""
+    while True:
+        f = open(path, "a+b")
+        try:
+            _lock(f, key)
+            if _still_at(f, path):
+                return f
+        except BaseException:
+            f.close()
+            raise
+        f.close()
+
+
+def _still_at(f, path):
+    try:
+        return os.path.samestat(os.fstat(f.fileno()), os.stat(path))
+    except FileNotFoundError:  # committed, or deleted by a reset
+        return False
+
+
 class LocalStore(BlobStore):
     def __init__(self, root):
         self.root = Path(root)
@@ -72,8 +95,7 @@ class LocalStore(BlobStore):
     def write_staged(self, key, chunks, offset, complete_size, commit=no_commit_guard):
         path = self._path(key + STAGED)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a+b") as f:
-            _lock(f, key)
+        with _open_staged(path, key) as f:
             if offset == 0:
                 f.truncate(0)
             elif offset != f.seek(0, os.SEEK_END):

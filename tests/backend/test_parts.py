@@ -3,11 +3,15 @@ import fcntl
 import hashlib
 import random
 import socket
+import threading
 import time
+from contextlib import nullcontext
 from urllib.parse import urlsplit
 
 import pytest
 import requests
+
+from cloud_backend.storage import LocalStore, local
 
 from .helpers import Client, make_zip, slices
 
@@ -196,6 +200,44 @@ def test_two_uploads_of_one_part_at_once(client, data, server):
         assert r.status_code == 409 and "another request" in r.json()["error"]
     finally:
         stalled.close()
+
+
+def test_a_write_that_waited_for_the_lock_leaves_the_committed_part_alone(tmp_path, monkeypatch):
+    """A cut request the server got to late opens the staged file while the client's retry
+    writes it, and waits for the lock; the retry commits (renames the file into the part). The
+    cut request must not then truncate and write the file it holds open: that is the stored
+    part now (CI: part 2 of the zip set cut to 56,685 bytes, the job 'damaged zip')."""
+    store, key = LocalStore(tmp_path), "projects/p/parts/00002"
+    waiting, errors = threading.Event(), []
+
+    def lock(f, key, real=local._lock):
+        if threading.current_thread().name == "cut":
+            waiting.set()  # the cut request has opened the staged file
+        return real(f, key)
+    monkeypatch.setattr(local, "_lock", lock)
+
+    def cut_body():
+        yield b"c" * 4
+        raise OSError("the client went away")
+
+    def cut_request():
+        try:
+            store.write_staged(key, cut_body(), 0, 10)
+        except OSError as e:
+            errors.append(e)
+    cut = threading.Thread(target=cut_request, name="cut")
+
+    def retry_body():  # the retry holds the lock now
+        cut.start()
+        yield b"w" * 10
+
+    def commit(size):
+        assert waiting.wait(5)
+        return nullcontext()
+    assert store.write_staged(key, retry_body(), 0, 10, commit=commit)[0] == 10
+    cut.join(10)
+    assert errors and store.open(key).read() == b"w" * 10
+    assert store.staged_size(key) == 4  # what the cut request brought stays staged, as after any cut
 
 
 def test_parts_are_frozen_once_started_and_gone_after_reset(client, data):

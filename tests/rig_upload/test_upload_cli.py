@@ -20,10 +20,12 @@ def openscan(*args, data_dir, timeout=120, **extra_env):
 
 
 def server_zip_sha(server, project_uid=None) -> str:
-    """sha256 of the stored parts of the server's (only) project, concatenated in order."""
+    """sha256 of the stored parts of the server's (only) project, concatenated in order: what
+    its job reads, not the `.staged` bytes a late cut request may leave beside a stored part."""
     projects = list((server.data_dir / "blobs" / "projects").iterdir())
     assert len(projects) == 1
-    parts = sorted((projects[0] / "parts").iterdir(), key=lambda p: int(p.name.split(".")[0]))
+    parts = sorted((p for p in (projects[0] / "parts").iterdir() if p.name.isdigit()),
+                   key=lambda p: int(p.name))
     h = hashlib.sha256()
     for p in parts:
         h.update(p.read_bytes())
