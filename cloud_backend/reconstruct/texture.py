@@ -36,7 +36,7 @@ def main(mesh_path, sparse, images, textured, texture_image, options, progress=n
     size = texture_size(rec, verts, faces, int(options["texture_size"]), options["uv_atlas"])
     (vmap, uv_faces, uv), atlas_kind = atlas.unwrap(verts, faces, size, options["uv_atlas"])
     progress(0.35)
-    ids, bary = raster.texel_hits(uv_faces, uv, size)
+    ids, bary = atlas.texels(atlas_kind, uv_faces, uv, size)
     covered = ids >= 0
     pos = raster.interpolate(verts[vmap], uv_faces, ids[covered], bary[covered]).astype(np.float32)
     nrm = raster.interpolate(normals[vmap], uv_faces, ids[covered], bary[covered]).astype(np.float32)
@@ -156,13 +156,14 @@ def in_order(pool, fn, items, ahead=2):
         yield pending.popleft().result()
 
 
-def exposure_gains(colours, weights, views, n_views, rounds=6, max_samples=2_000_000, seed=0):
+def exposure_gains(colours, weights, views, n_views, rounds=6, max_samples=500_000, seed=0):
     """Per-view RGB gains that make the views agree where they overlap (flash, auto exposure,
     white balance), so texels blended from different views meet without a seam.
 
     colours (n, k, 3), weights (n, k), views (n, k; -1 = empty) as kept per texel. Each round
     sets a view's gain to the median ratio of the current blend to its own colours; gains
-    are normalised to a geometric mean of 1, so the overall brightness stays the photos'.
+    are normalised to a geometric mean of 1, so the overall brightness stays the photos'. A
+    sample of `max_samples` texels seen twice or more (~10k a view on 49 views) fixes a median.
     Returns (n_views + 1, 3): the last row (empty slots) is ones.
     """
     gains = np.ones((n_views + 1, 3), np.float32)
@@ -171,17 +172,16 @@ def exposure_gains(colours, weights, views, n_views, rounds=6, max_samples=2_000
         shared = np.random.default_rng(seed).choice(shared, max_samples, replace=False)
     c, w, v = colours[shared].astype(np.float32), weights[shared], views[shared]
     usable = (c.min(axis=2) > 8) & (v >= 0)      # dark or clipped-to-black samples say nothing
+    order = np.argsort(v[usable], kind="stable")  # the usable samples grouped by view, once
+    bounds = np.searchsorted(v[usable][order], np.arange(n_views + 1))
+    log_c = np.log(np.maximum(c, 1.0))
     for _ in range(rounds):
         corrected = c * gains[v]
         blend = (w[..., None] * corrected).sum(1) / np.maximum(w.sum(1), 1e-12)[:, None]
-        ratio = np.log(np.maximum(blend[:, None, :], 1.0)) - np.log(np.maximum(c, 1.0))
-        flat_v, flat_r = v[usable], ratio[usable]
-        order = np.argsort(flat_v, kind="stable")
-        bounds = np.searchsorted(flat_v[order], np.arange(n_views + 1))
+        ratio = (np.log(np.maximum(blend[:, None, :], 1.0)) - log_c)[usable][order]
         for view in range(n_views):
-            rows = order[bounds[view]:bounds[view + 1]]
-            if len(rows) >= 50:
-                gains[view] = np.exp(np.median(flat_r[rows], axis=0))
+            if bounds[view + 1] - bounds[view] >= 50:
+                gains[view] = np.exp(np.median(ratio[bounds[view]:bounds[view + 1]], axis=0))
         gains[:n_views] /= np.exp(np.log(gains[:n_views]).mean(axis=0))
     return gains
 

@@ -34,3 +34,16 @@ def test_every_face_owns_texels_and_none_are_shared(method):
 def test_grid_atlas_refuses_a_texture_too_small_for_the_faces():
     with pytest.raises(ValueError):
         atlas.grid_atlas(np.zeros((100000, 3), np.int64), 256)
+
+
+@pytest.mark.parametrize("n_faces", [1280, 1281])
+def test_grid_texels_from_the_layout_are_the_ray_cast_ones(n_faces):
+    faces = np.arange(3 * n_faces).reshape(-1, 3)
+    _, uv_faces, uv = atlas.grid_atlas(faces, 512)
+    cast_ids, cast_bary = raster.texel_hits(uv_faces, uv, 512)
+    ids, bary = atlas.texels("grid", uv_faces, uv, 512)
+    assert (ids == cast_ids).mean() > 0.995   # they differ only on texels exactly on an edge
+    agree = (ids >= 0) & (ids == cast_ids)
+    assert np.abs(bary[agree] - cast_bary[agree]).max() < 1e-4
+    assert set(ids[ids >= 0]) == set(range(n_faces))   # every face, the odd last one too
+
