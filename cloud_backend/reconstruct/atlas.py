@@ -102,4 +102,3 @@ def grid_texels(n_faces, size, pad=GRID_PAD):
         bary[..., 0][inside] = np.broadcast_to(s / legs, inside.shape)[inside]
         bary[..., 1][inside] = np.broadcast_to(t / legs, inside.shape)[inside]
     return ids.ravel(), bary.reshape(-1, 2)
-
