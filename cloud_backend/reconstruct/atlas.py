@@ -11,6 +11,7 @@ atlas vertices, and uv in [0, 1] with v pointing down the image rows.
 """
 import numpy as np
 
+from . import raster
 
 XATLAS_MAX_FACES = 10000
 GRID_PAD = 1.0
@@ -79,8 +80,6 @@ def texels(kind, uv_faces, uv, size):
     instead of 7.1 s of ray casting)."""
     if kind == "grid":
         return grid_texels(len(uv_faces), size)
-    from . import raster
-
     return raster.texel_hits(uv_faces, uv, size)
 
 

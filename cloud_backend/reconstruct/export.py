@@ -46,8 +46,8 @@ def main(textured, texture_image, mesh_path, closed_path, fused, sparse, frame, 
     rec = sfm.load(sparse)
     rec.write_text(fresh_dir(out / "sparse"))
     with ThreadPoolExecutor(1) as pool:
-        # the print solid (the longest file to make) is built beside the others: numpy,
-        # scipy and zlib release the GIL, so the two cores share the work
+        # the print solid (the longest file to make) is built beside the others: its numpy,
+        # scipy and open3d steps release the GIL, so the two cores share the work
         solid = pool.submit(write_stl, out / result_files.STL, mesh_path, closed_path, frame, ingest_info,
                             options) if "stl" in chosen else None
         model = load_model(textured, texture_image, mesh_path, fused, options["texture"])

@@ -95,7 +95,7 @@ def project_views(rec, images_dir, verts, faces, pos, nrm, keep, progress):
     # facing = n.(C - p)/|C - p| expanded, so each view costs two mat-vec products
     n_dot_p = (nrm * pos).sum(1)
     p_sq = (pos * pos).sum(1)
-    cameras = {rec.image(i).camera_id: rec.image(i).camera for i in ids}
+    cameras = {image.camera_id: image.camera for image in map(rec.image, ids)}
     rays = {camera_id: camera_ray_grid(camera) for camera_id, camera in cameras.items()}   # one per rig camera
 
     def view_samples(image_id):
@@ -172,8 +172,9 @@ def exposure_gains(colours, weights, views, n_views, rounds=6, max_samples=500_0
         shared = np.random.default_rng(seed).choice(shared, max_samples, replace=False)
     c, w, v = colours[shared].astype(np.float32), weights[shared], views[shared]
     usable = (c.min(axis=2) > 8) & (v >= 0)      # dark or clipped-to-black samples say nothing
-    order = np.argsort(v[usable], kind="stable")  # the usable samples grouped by view, once
-    bounds = np.searchsorted(v[usable][order], np.arange(n_views + 1))
+    usable_views = v[usable]
+    order = np.argsort(usable_views, kind="stable")  # the usable samples grouped by view, once
+    bounds = np.searchsorted(usable_views[order], np.arange(n_views + 1))
     log_c = np.log(np.maximum(c, 1.0))
     for _ in range(rounds):
         corrected = c * gains[v]

@@ -46,4 +46,3 @@ def test_grid_texels_from_the_layout_are_the_ray_cast_ones(n_faces):
     agree = (ids >= 0) & (ids == cast_ids)
     assert np.abs(bary[agree] - cast_bary[agree]).max() < 1e-4
     assert set(ids[ids >= 0]) == set(range(n_faces))   # every face, the odd last one too
-
