@@ -97,6 +97,10 @@ def observed_samples(obj_v, obj_f, scene_v, scene_f, cameras, count=100000, min_
 
     The underside resting on the plate is in no photo; like DTU's observability
     masks, accuracy is only measured on surface the scan could reconstruct.
+    scene_v, scene_f: the whole scene with the object's faces first (as the simulated rig
+    writes scene.ply). A sample counts as seen where the camera's ray first meets an object
+    face, there: a distance tolerance alone let the plate's 0.01 mm under the object's base
+    pass, and counted the base (5 % of the rig scan's surface) as seen from below the plate.
     cameras: (R, t, K, width, height) with x_cam = R x + t, K with pixel centres at +0.5.
     """
     from .raster import cast, scene_of
@@ -108,12 +112,13 @@ def observed_samples(obj_v, obj_f, scene_v, scene_f, cameras, count=100000, min_
         centre = -rot.T @ t
         dirs = pts - centre
         dist = np.linalg.norm(dirs, axis=1)
-        t_hit, _, _ = cast(scene, np.broadcast_to(centre, pts.shape), dirs / dist[:, None])
+        t_hit, face, _ = cast(scene, np.broadcast_to(centre, pts.shape), dirs / dist[:, None])
         cam = pts @ rot.T + t
         u = k[0, 0] * cam[:, 0] / cam[:, 2] + k[0, 2]
         v = k[1, 1] * cam[:, 1] / cam[:, 2] + k[1, 2]
         in_view = (cam[:, 2] > 0) & (u >= 0) & (u < width) & (v >= 0) & (v < height)
-        views += (np.abs(t_hit - dist) < 1e-3 * dist) & in_view
+        on_object = (face >= 0) & (face < len(obj_f))
+        views += on_object & (np.abs(t_hit - dist) < 1e-3 * dist) & in_view
     return pts[views >= min_views]
 
 

@@ -43,7 +43,7 @@ DEFAULTS = {
     "fusion_min_num_pixels": 3,
     "fusion_cache_gb": 4.0,        # above this, fusion holds the maps through an LRU cache of this size (slow, bounded)
     # -- mesh
-    "poisson_depth": None,         # (quality) deepest octree (8: 256^3); the points' spacing picks the depth below it
+    "poisson_depth": None,         # (quality) deepest octree (8: 256^3); the points' spacing and mesh_faces pick the depth below it
     "trim_spacings": 10,           # drop Poisson surface farther than this many point spacings from the points
     "trim_min_fraction": 0.0005,   # ... in patches of at least this share of the surface (smaller: gaps kept closed)
     "mesh_faces": None,            # (quality) face budget after decimation

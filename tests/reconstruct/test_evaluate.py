@@ -38,3 +38,18 @@ def test_the_plate_hiding_the_object_from_below_is_not_counted_as_extra_surface(
     hidden = evaluate.silhouette_iou(rec, obj.vertices, obj.faces, mask, long_side=96,
                                      occluders=(plate.vertices, plate.faces))["low.png"]
     assert hidden > 0.97 and unhidden < 0.8             # the true object scores as true only behind the plate
+
+
+def test_the_base_resting_on_the_plate_is_not_counted_as_observed_from_below():
+    obj = trimesh.creation.box((40, 40, 60))                              # its base at z = -30
+    plate = trimesh.creation.cylinder(radius=150, height=0.002,           # a disc 0.01 mm below it
+                                      transform=trimesh.transformations.translation_matrix([0, 0, -30.011]))
+    scene = trimesh.util.concatenate([obj, plate])                        # the object's faces first
+    _, camera = _looking_up_from_below()
+
+    def base_samples(scene_v, scene_f):
+        seen = evaluate.observed_samples(obj.vertices, obj.faces, scene_v, scene_f, [camera], count=20000, min_views=1)
+        return int((seen[:, 2] < -29.99).sum())
+
+    assert base_samples(obj.vertices, obj.faces) > 1000                   # no plate: the camera sees the base
+    assert base_samples(scene.vertices, scene.faces) == 0                 # behind the plate: not observed

@@ -1,4 +1,5 @@
-"""Trimming Poisson's surface to the points: unsupported regions go, pinholes in the data do not."""
+"""Poisson's surface: its depth, and trimming it to the points (unsupported regions go, pinholes
+in the data do not)."""
 import numpy as np
 import open3d as o3d
 
@@ -32,3 +33,16 @@ def test_object_masks_trim_only_what_a_photo_shows_as_background(tmp_path):
     cv2.imwrite(str(tmp_path / "a.png.png"), mask)
     outside = mesh_mod.on_background(verts, rec, tmp_path, margin_px=0)
     assert outside[verts[:, 0] > 0.05].all() and not outside[verts[:, 0] < -0.05].any()
+
+
+def test_poisson_goes_no_deeper_than_the_face_budget_needs():
+    rng = np.random.default_rng(0)
+    points = rng.normal(size=(300_000, 3))
+    points /= np.linalg.norm(points, axis=1, keepdims=True)              # a dense unit sphere
+    pcd = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(points))
+    pcd.normals = o3d.utility.Vector3dVector(points)
+    assert mesh_mod.depth_for(pcd, 12, 1_000_000) == 10                   # the points' spacing decides
+    depth = mesh_mod.depth_for(pcd, 12, 100_000)
+    assert depth < 10                                                     # a quarter of the work a level
+    surface, _ = o3d.geometry.TriangleMesh.create_from_point_cloud_poisson(pcd, depth=depth, n_threads=2)
+    assert len(surface.triangles) >= 2 * 100_000                          # still more than decimation keeps
