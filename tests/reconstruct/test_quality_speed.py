@@ -25,5 +25,5 @@ def test_preview_costs_less_than_standard_and_both_are_printable(synthetic_scan,
         markers = [json.loads(m.read_text()) for m in (tmp_path / quality).glob("*.done.json")]
         cpu[quality] = sum(m.get("cpu_seconds", m["seconds"]) for m in markers)
         assert report["print"]["watertight"] is True and report["mesh_faces"] <= (50_000 if quality == "preview" else 200_000)
-    # measured 2.0x here (30 vs 62 CPU-s), 4.0x at 1280x960
-    assert cpu["standard"] >= 1.7 * cpu["preview"], cpu
+    # measured 1.7x here (29 vs 50 CPU-s; 2.0x before Poisson stopped at ~4x the face budget)
+    assert cpu["standard"] >= 1.4 * cpu["preview"], cpu
