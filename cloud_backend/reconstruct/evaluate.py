@@ -98,8 +98,8 @@ def observed_samples(obj_v, obj_f, scene_v, scene_f, cameras, count=100000, min_
     The underside resting on the plate is in no photo; like DTU's observability
     masks, accuracy is only measured on surface the scan could reconstruct.
     scene_v, scene_f: the whole scene with the object's faces first (as the simulated rig
-    writes scene.ply). A sample counts as seen where the camera's ray first meets an object
-    face, there: a distance tolerance alone let the plate's 0.01 mm under the object's base
+    writes scene.ply). A sample counts as seen only where the camera's ray first meets an
+    object face at it: a distance tolerance alone let a plate 0.01 mm under the object's base
     pass, and counted the base (5 % of the rig scan's surface) as seen from below the plate.
     cameras: (R, t, K, width, height) with x_cam = R x + t, K with pixel centres at +0.5.
     """
