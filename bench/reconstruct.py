@@ -91,17 +91,25 @@ def pose_report(rec, name):
             "centre_error_median": float(np.median(centre))}
 
 
-def surface_report(work, cams):
+def chamfer_report(work, truth_points, truth_mesh):
+    """The work folder's mesh against a true mesh over `truth_points` (the true surface its
+    cameras saw): chamfer, completeness, accuracy, and where they come from."""
     import open3d as o3d
 
-    verts, faces = synthetic.object_mesh()
-    mesh = o3d.io.read_triangle_mesh(str(work / "mesh" / "mesh.ply"))
-    truth = synthetic.observed_surface_samples(cams, 100000)
-    dist, completeness, accuracy = evaluate.surface_chamfer(
-        truth, (verts, faces), (np.asarray(mesh.vertices), np.asarray(mesh.triangles)))
-    diagonal = np.linalg.norm(verts.max(0) - verts.min(0))
+    layout = Layout(work)
+    mesh = o3d.io.read_triangle_mesh(str(layout.mesh))
+    fused = np.asarray(o3d.io.read_point_cloud(str(layout.fused)).points)
+    result_points, completeness, accuracy = evaluate.surface_distances(
+        truth_points, truth_mesh, (np.asarray(mesh.vertices), np.asarray(mesh.triangles)))
+    dist = 0.5 * (completeness.mean() + accuracy.mean())
+    diagonal = np.linalg.norm(truth_mesh[0].max(0) - truth_mesh[0].min(0))
     return {"chamfer_mm": float(dist), "chamfer_fraction_of_bbox_diagonal": float(dist / diagonal),
-            "completeness_mm": completeness, "accuracy_mm": accuracy}
+            "completeness_mm": float(completeness.mean()), "accuracy_mm": float(accuracy.mean()),
+            **evaluate.error_sources(result_points, accuracy, completeness, fused)}
+
+
+def surface_report(work, cams):
+    return chamfer_report(work, synthetic.observed_surface_samples(cams, 100000), synthetic.object_mesh())
 
 
 @functools.lru_cache(maxsize=1)
@@ -119,19 +127,12 @@ def rig_truth(folder):
 
 def rig_surface_report(work, folder):
     """Chamfer against a simulated scan's true mesh, over the part its cameras saw."""
-    import open3d as o3d
-
     (tv, tf), scene, cams = rig_truth(str(folder))
     k = np.array(cams["K"], float)
     cameras = [(np.array(c["R"], float), np.array(c["t"], float), k, cams["width"], cams["height"])
                for c in cams["photos"].values()]
     truth = evaluate.observed_samples(tv, tf, *scene, cameras)
-    mesh = o3d.io.read_triangle_mesh(str(work / "mesh" / "mesh.ply"))
-    dist, completeness, accuracy = evaluate.surface_chamfer(
-        truth, (tv, tf), (np.asarray(mesh.vertices), np.asarray(mesh.triangles)))
-    diagonal = np.linalg.norm(tv.max(0) - tv.min(0))
-    return {"chamfer_mm": float(dist), "chamfer_fraction_of_bbox_diagonal": float(dist / diagonal),
-            "completeness_mm": completeness, "accuracy_mm": accuracy, "observed_fraction": len(truth) / 100000}
+    return {**chamfer_report(work, truth, (tv, tf)), "observed_fraction": len(truth) / 100000}
 
 
 def object_masks(name, long_side=480):

@@ -70,13 +70,35 @@ def point_to_mesh(points, verts, faces):
     return scene.compute_distance(o3d.core.Tensor(np.asarray(points, np.float32))).numpy()
 
 
-def surface_chamfer(truth_points, truth_mesh, result_mesh, count=100000, seed=0):
-    """Symmetric chamfer between surfaces: completeness (truth samples -> result mesh)
-    and accuracy (result samples -> true mesh), each a mean distance."""
+def surface_distances(truth_points, truth_mesh, result_mesh, count=100000, seed=0):
+    """(result samples, each truth sample's distance to the result mesh (completeness), each
+    result sample's distance to the true mesh (accuracy)). The symmetric surface chamfer is
+    the mean of the two means."""
     result_points = surface_samples(*result_mesh, count, seed)
-    completeness = point_to_mesh(truth_points, *result_mesh).mean()
-    accuracy = point_to_mesh(result_points, *truth_mesh).mean()
-    return 0.5 * (completeness + accuracy), float(completeness), float(accuracy)
+    return result_points, point_to_mesh(truth_points, *result_mesh), point_to_mesh(result_points, *truth_mesh)
+
+
+def error_sources(result_points, accuracy, completeness, fused_points, near_spacings=2.0, missed_mm=1.0):
+    """Where a surface chamfer comes from: the result's surface farther than `near_spacings`
+    fused-point spacings from every fused point (what the mesher filled in across gaps in the
+    dense points) against the rest, and the true surface the result misses by more than
+    `missed_mm`. `..._mm_from_...`: that part's share of the mean, in mm (the parts add up)."""
+    from scipy.spatial import cKDTree
+
+    fused_points = np.asarray(fused_points)
+    tree = cKDTree(fused_points)
+    sample = fused_points[:: max(1, len(fused_points) // 20000)]
+    spacing = float(np.median(tree.query(sample, k=2)[0][:, 1]))
+    far = tree.query(result_points)[0] > near_spacings * spacing
+    missed = completeness > missed_mm
+    return {
+        "fused_point_spacing_mm": spacing,
+        "surface_far_from_fused_points_fraction": float(far.mean()),
+        "accuracy_mm_near_fused_points": float(accuracy[~far].mean()) if (~far).any() else 0.0,
+        "accuracy_mm_from_far_surface": float(accuracy[far].sum() / len(accuracy)),
+        "true_surface_missed_fraction": float(missed.mean()),
+        "completeness_mm_from_missed_surface": float(completeness[missed].sum() / len(completeness)),
+    }
 
 
 def surface_samples(verts, faces, count, seed=0):

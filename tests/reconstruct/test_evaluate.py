@@ -53,3 +53,28 @@ def test_the_base_resting_on_the_plate_is_not_counted_as_observed_from_below():
 
     assert base_samples(obj.vertices, obj.faces) > 1000                   # no plate: the camera sees the base
     assert base_samples(scene.vertices, scene.faces) == 0                 # behind the plate: not observed
+
+
+def _rectangle(x0, x1, z):
+    verts = np.array([[x0, 0, z], [x1, 0, z], [x1, 10, z], [x0, 10, z]], float)
+    return verts, np.array([[0, 1, 2], [0, 2, 3]])
+
+
+def test_the_chamfer_is_traced_to_the_surface_filled_in_where_the_dense_points_have_a_gap():
+    truth = _rectangle(0, 10, 0.0)
+    # the result: right where the dense points are (left half), 0.5 off where they are not
+    near, far = _rectangle(0, 5, 0.0), _rectangle(5, 10, 0.5)
+    result = (np.vstack([near[0], far[0]]), np.vstack([near[1], far[1] + 4]))
+    xs, ys = np.meshgrid(np.arange(0, 5, 0.1), np.arange(0, 10, 0.1))
+    fused = np.column_stack([xs.ravel(), ys.ravel(), np.zeros(xs.size)])
+    truth_points = evaluate.surface_samples(*truth, 20000)
+
+    result_points, completeness, accuracy = evaluate.surface_distances(truth_points, truth, result, 20000)
+    sources = evaluate.error_sources(result_points, accuracy, completeness, fused, missed_mm=0.3)
+
+    assert abs(sources["fused_point_spacing_mm"] - 0.1) < 1e-6
+    assert abs(sources["surface_far_from_fused_points_fraction"] - 0.5) < 0.03
+    assert sources["accuracy_mm_near_fused_points"] < 0.01
+    assert abs(sources["accuracy_mm_from_far_surface"] - accuracy.mean()) < 0.01     # all of it
+    assert abs(sources["true_surface_missed_fraction"] - 0.47) < 0.02   # x > 5.3: farther than 0.3 from both
+    assert abs(sources["completeness_mm_from_missed_surface"] - completeness.mean()) < 0.01
