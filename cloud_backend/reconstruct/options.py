@@ -40,6 +40,7 @@ DEFAULTS = {
     "sgbm_block_size": 5,          # CPU stereo (OpenCV SGBM): matched window, px
     "sgbm_uniqueness_ratio": 10,   # % by which the best disparity must beat the second
     "sgbm_max_disparity_fraction": 0.48,  # disparity search cap, share of the photo's width (384 px at 800)
+    "sgbm_min_contrast": 2.0,      # grey levels of local std a pixel needs to keep its depth (stereo_cpu.textured)
     "fusion_min_num_pixels": 3,
     "fusion_cache_gb": 4.0,        # above this, fusion holds the maps through an LRU cache of this size (slow, bounded)
     # -- mesh
@@ -85,7 +86,7 @@ STAGE_OPTIONS = {
     "sfm": ("min_registered_fraction", "min_registered_images", "prior_position_std_mm",
             "refine_principal_point", "ba_global_growth", "recovery_rounds", "graph_neighbors"),
     "dense": ("masking", "objecttype", "dense_max_image_size", "dense_num_neighbors", "sgbm_block_size",
-              "sgbm_uniqueness_ratio", "sgbm_max_disparity_fraction", "fusion_min_num_pixels"),
+              "sgbm_uniqueness_ratio", "sgbm_max_disparity_fraction", "sgbm_min_contrast", "fusion_min_num_pixels"),
     "mesh": ("masking", "objecttype", "poisson_depth", "trim_spacings", "trim_min_fraction", "mesh_faces", "smooth_iterations"),
     "texture": ("texture", "texture_size", "uv_atlas", "texture_views_per_texel"),
     "export": ("quality", "texture", "objecttype", "formats", "preview_size", "print_voxels", "mesh_faces"),

@@ -6,7 +6,7 @@ Python only loops over views and partners.
 import cv2
 import numpy as np
 
-from .options import DEFAULTS
+from .options import DEFAULTS, QUALITY
 
 
 def pair_depth(img_ref, img_src, k_ref, k_src, rel_r, rel_t, depth_range, roi=None, options=DEFAULTS):
@@ -49,6 +49,7 @@ def pair_depth(img_ref, img_src, k_ref, k_src, rel_r, rel_t, depth_range, roi=No
     if mirror:
         rect_ref, rect_src = cv2.flip(rect_ref, 1), cv2.flip(rect_src, 1)
     disp = _sgbm(rect_ref, rect_src, d_min, d_max, options["sgbm_max_disparity_fraction"] * w, options)
+    disp[~textured(rect_ref, texture_window(max(w, h)), float(options["sgbm_min_contrast"]))] = 0
     if mirror:
         disp = cv2.flip(disp, 1)
     if not horizontal:
@@ -111,12 +112,25 @@ def _sgbm(left, right, d_min, d_max, max_span, options):
     right_p = cv2.copyMakeBorder(right, 0, 0, pad + min_disp, 0, cv2.BORDER_CONSTANT, value=0)[:, :left_p.shape[1]]
     disp = matcher.compute(left_p, right_p)[:, pad:].astype(np.float32) / 16.0
     disp = np.where(disp > 0, disp + min_disp, 0)   # OpenCV marks failures with -1
-    disp[~textured(left)] = 0      # SGBM smooths depth into blank background; drop it
     return disp
 
 
+# The image size up to which a texture test on 7 px windows holds: `standard`'s depth maps. At
+# full size (`high`) neighbouring pixels differ by blur more than by the object's texture, and
+# 7 px windows called most of a 16 MP rig scan blank.
+SHARP_PX = QUALITY["standard"]["dense_max_image_size"]
+
+
+def texture_window(image_px, base=7):
+    """The texture test's window for an image `image_px` on its longest side: `base` px up to
+    SHARP_PX, and as much wider beyond it as the image is (odd, centred on its pixel), so that it
+    spans the same share of the object at every quality."""
+    return int(base * max(1.0, image_px / SHARP_PX)) | 1
+
+
 def textured(gray, window=7, min_std=2.0):
-    """Pixels whose neighbourhood has enough contrast to be matched at all."""
+    """Pixels whose neighbourhood has enough contrast to be matched at all. SGBM smooths depth
+    into blank background; these pixels alone keep theirs."""
     img = gray.astype(np.float32)
     mean = cv2.blur(img, (window, window))
     var = cv2.blur(img * img, (window, window)) - mean * mean

@@ -86,3 +86,28 @@ def test_roi_limits_depth_to_the_object_region():
     assert (depth[:, :95] == 0).all() and (depth[:, 225:] == 0).all()
     assert inner.sum() > 0.5 * (~outside & (full > 0)).sum()
     assert np.median(np.abs(depth[inner] - full[inner]) / full[inner]) < 0.002
+
+
+def test_a_view_larger_than_its_detail_keeps_its_depth(monkeypatch):
+    """A 16 MP photo holds less detail than pixels: the texture test must judge it at the
+    scale of its detail, or it calls most of the object blank."""
+    import cv2
+
+    width, height, focal, up = 320, 240, 350.0, 4
+    ref, src = RING[0], PARTNERS["right"]
+    images, _ = synthetic.render([ref, src], width, height, focal)
+    # the same view at 4x the size, holding the detail of the 320 px render
+    gray = [cv2.resize(cv2.cvtColor(i, cv2.COLOR_RGB2GRAY), None, fx=up, fy=up, interpolation=cv2.INTER_CUBIC)
+            for i in images]
+    monkeypatch.setattr(stereo_cpu, "SHARP_PX", width)
+    k = np.array([[focal * up, 0, width * up / 2], [0, focal * up, height * up / 2], [0, 0, 1]])
+    rel_r = src[3] @ ref[3].T
+    depth = stereo_cpu.pair_depth(gray[0], gray[1], k, k, rel_r, src[4] - rel_r @ ref[4], (150.0, 400.0))
+    depth = cv2.resize(depth, (width, height), interpolation=cv2.INTER_NEAREST)
+    scene = render_depth(ref, width, height, focal, with_plate=True)
+    obj = render_depth(ref, width, height, focal, with_plate=False)
+    on_object = np.isfinite(obj) & (np.abs(obj - scene) < 1e-3)
+    valid = (depth > 0) & on_object
+    assert valid.sum() > 0.55 * on_object.sum()   # 7 px windows: 0.28
+    assert np.median(np.abs(depth[valid] - obj[valid]) / obj[valid]) < 0.005
+    assert (depth[~np.isfinite(scene)] > 0).mean() < 0.02   # black background stays empty
