@@ -116,8 +116,8 @@ def _sgbm(left, right, d_min, d_max, max_span, options):
 
 
 # The image size up to which a texture test on 7 px windows holds: `standard`'s depth maps. At
-# full size (`high`) neighbouring pixels differ by blur more than by the object's texture, and
-# 7 px windows called most of a 16 MP rig scan blank.
+# full size (`high`) neighbouring pixels differ by blur more than by the object's texture: on the
+# 130 x 16 MP rig render, windows grown with the image fused 1.73M points instead of 1.05M.
 SHARP_PX = QUALITY["standard"]["dense_max_image_size"]
 
 
