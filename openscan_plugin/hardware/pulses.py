@@ -16,7 +16,12 @@ PULSE_US = 5  # step pulse high time; A4988/TMC2208 need >= 1-2 us
 
 
 class SoftwarePulses:
-    """Bit-bang the step pin, waiting on the clock for each scheduled pulse time."""
+    """Bit-bang the step pin, waiting on the clock for each scheduled pulse time.
+
+    Python can be held up (another thread holding the GIL, a busy Pi). A late pulse moves the
+    rest of the ramp back by its delay rather than the loop catching up with a burst: pulses
+    closer than the ramp allows are faster than the motor can follow, and it stalls.
+    """
 
     hardware_timed = False
 
@@ -24,17 +29,19 @@ class SoftwarePulses:
         self.clock = clock or RealClock()
 
     def run(self, step_device, times: np.ndarray, stop: threading.Event | None = None) -> int:
-        """Emit len(times) pulses at `times` (s from now); returns the number sent."""
+        """Emit len(times) pulses at `times` (s from now), never closer together than the
+        schedule; returns the number sent."""
         clock, on, off = self.clock, step_device.on, step_device.off
-        t0 = clock.now()
-        sched = (t0 + times).tolist()
-        for i, t in enumerate(sched):
+        delay = clock.now()   # start time plus what the pulses so far were late by
+        for i, t in enumerate(times.tolist()):
             if stop is not None and i % 64 == 0 and stop.is_set():
                 return i
-            clock.sleep_until(t)
+            due = delay + t
+            clock.sleep_until(due)
             on()
+            delay += clock.now() - due   # measured after the pulse, so it counts in full
             off()
-        return len(sched)
+        return len(times)
 
 
 def _gpio_number(device) -> int:

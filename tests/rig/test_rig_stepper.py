@@ -79,9 +79,39 @@ def test_software_pulses_follow_the_ramp_in_real_time(mock_factory):
     rises = np.cumsum([s.timestamp for s in step.states])[1::2]  # time of each rising edge
     gaps = np.diff(rises)
     assert len(rises) == 200
-    expected = move_duration(200, 1000, 5000)
-    assert rises[-1] - rises[0] == pytest.approx(expected - step_times(200, 1000, 5000)[0], rel=0.25)
+    schedule = step_times(200, 1000, 5000)
+    # never faster than the ramp (the motor would stall), even where Python was held up
+    assert (gaps >= np.diff(schedule) - 1e-6).all()
+    # on time unless held up; a loaded machine (a busy pytest process) makes it later, not faster
+    assert schedule[-1] - schedule[0] <= rises[-1] - rises[0] < 3 * move_duration(200, 1000, 5000)
     assert np.median(gaps[:5]) > 2 * np.median(gaps[90:110])  # slow start, fast middle
+
+
+def test_pulses_held_up_by_a_busy_thread_never_come_faster_than_the_ramp(mock_factory):
+    """On a Pi the web UI and the upload queue share the GIL with the motor loop: a late pulse
+    must delay the rest of the move, not be made up with a burst the motor cannot follow."""
+    import threading
+
+    done = threading.Event()
+
+    def busy():
+        while not done.is_set():
+            pass
+
+    m = Stepper(STEP, DIR, EN, steps_per_rev=3200, max_speed=1000, acceleration=5000,
+                pin_factory=mock_factory)  # real clock
+    step = mock_factory.pin(STEP)
+    step.clear_states()
+    spinner = threading.Thread(target=busy, daemon=True)
+    spinner.start()
+    try:
+        m.move_steps(200)
+    finally:
+        done.set()
+        spinner.join()
+    rises = np.cumsum([s.timestamp for s in step.states])[1::2]
+    assert len(rises) == 200
+    assert (np.diff(rises) >= np.diff(step_times(200, 1000, 5000)) - 1e-6).all()
 
 
 def test_soft_limits_refuse_before_moving(mock_factory):
