@@ -133,6 +133,7 @@ class Stepper(CompositeDevice):
                     t += period
                     self.clock.sleep_until(t)
                     self.step.on()
+                    t = max(t, self.clock.now())   # held up: a full period to the next step, no burst
                     self.step.off()
                     self.position += self.homing_direction
                 else:
