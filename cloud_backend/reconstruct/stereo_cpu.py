@@ -128,7 +128,7 @@ def texture_window(image_px, base=7):
     return int(base * max(1.0, image_px / SHARP_PX)) | 1
 
 
-def textured(gray, window=7, min_std=2.0):
+def textured(gray, window, min_std):
     """Pixels whose neighbourhood has enough contrast to be matched at all. SGBM smooths depth
     into blank background; these pixels alone keep theirs."""
     img = gray.astype(np.float32)

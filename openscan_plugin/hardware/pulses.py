@@ -32,14 +32,14 @@ class SoftwarePulses:
         """Emit len(times) pulses at `times` (s from now), never closer together than the
         schedule; returns the number sent."""
         clock, on, off = self.clock, step_device.on, step_device.off
-        delay = clock.now()   # start time plus what the pulses so far were late by
+        origin = clock.now()   # start time plus what the pulses so far were late by
         for i, t in enumerate(times.tolist()):
             if stop is not None and i % 64 == 0 and stop.is_set():
                 return i
-            due = delay + t
+            due = origin + t
             clock.sleep_until(due)
             on()
-            delay += clock.now() - due   # measured after the pulse, so it counts in full
+            origin += clock.now() - due   # measured after the pulse, so it counts in full
             off()
         return len(times)
 

@@ -46,3 +46,15 @@ def test_poisson_goes_no_deeper_than_the_face_budget_needs():
     assert depth < 10                                                     # a quarter of the work a level
     surface, _ = o3d.geometry.TriangleMesh.create_from_point_cloud_poisson(pcd, depth=depth, n_threads=2)
     assert len(surface.triangles) >= 2 * 100_000                          # still more than decimation keeps
+
+
+def test_cleaning_after_decimation_keeps_every_piece_of_the_surface():
+    # decimation splits slivers off the one connected surface; they are surface, not strays
+    sphere = o3d.geometry.TriangleMesh.create_sphere(radius=1.0, resolution=30)
+    sliver = o3d.geometry.TriangleMesh.create_sphere(radius=1.0, resolution=30)
+    sliver.remove_vertices_by_mask(np.asarray(sliver.vertices)[:, 2] > -0.95)   # a small cap of it
+    sliver.translate([0.0, 0.0, -0.01])
+    area = sphere.get_surface_area() + sliver.get_surface_area()
+    cleaned = mesh_mod.clean(sphere + sliver)
+    assert len(sliver.triangles) > 0
+    assert abs(cleaned.get_surface_area() - area) < 1e-9 * area
