@@ -111,3 +111,20 @@ def test_a_view_larger_than_its_detail_keeps_its_depth(monkeypatch):
     assert valid.sum() > 0.55 * on_object.sum()   # 7 px windows: 0.28
     assert np.median(np.abs(depth[valid] - obj[valid]) / obj[valid]) < 0.005
     assert (depth[~np.isfinite(scene)] > 0).mean() < 0.02   # black background stays empty
+
+
+def test_matching_only_the_photos_columns_of_the_canvas_gives_the_same_disparities():
+    # a rectified canvas holds the photo plus room for the disparity on both sides; matching
+    # the photo's columns alone must not change its depth, only the work
+    from cloud_backend.reconstruct.options import DEFAULTS
+
+    rng = np.random.default_rng(0)
+    texture = (rng.random((120, 400)) * 255).astype(np.uint8)
+    left, right = np.zeros((120, 700), np.uint8), np.zeros((120, 700), np.uint8)
+    left[:, 150:550] = texture                                 # the photo, 150 px of margin each side
+    right[:, 110:510] = texture                                # its match 40 px to the left
+    whole = stereo_cpu._sgbm(left, right, 30, 50, 300, DEFAULTS, (0, 700))
+    photo = stereo_cpu._sgbm(left, right, 30, 50, 300, DEFAULTS, (150, 550))
+    assert np.median(photo[:, 200:500]) == pytest.approx(40, abs=0.1)
+    inner = slice(150 + DEFAULTS["sgbm_block_size"], 550 - DEFAULTS["sgbm_block_size"])   # SGBM's blocks reach past the photo's edge
+    assert np.array_equal(photo[:, inner], whole[:, inner]) and not photo[:, :150].any()
