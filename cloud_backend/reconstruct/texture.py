@@ -59,15 +59,21 @@ def main(mesh_path, sparse, images, textured, texture_image, options, progress=n
     }
 
 
-def texture_size(rec, verts, faces, max_size, method="auto", min_size=512):
+def texture_size(rec, verts, faces, max_size, method="auto", min_size=512, max_samples=100_000):
     """Smallest texture (a multiple of 256 px, up to max_size) with a texel for every photo pixel.
 
     Each face needs as many texels as it covers pixels in the photo that sees it
     largest. templeRing (640x480 photos) thus gets a 1536 px texture instead of
     2048: about half the projection work and file size for the same detail.
+    The pixels of `max_samples` random faces stand for all of them: every face against
+    every view took 17 s of the texture stage on a 1M-face mesh of 130 photos, and the
+    side's sampling error (~0.2 %) is below the 256 px it is rounded up to.
     """
-    tri = verts[faces]
-    best = np.zeros(len(faces))
+    sample = faces
+    if len(faces) > max_samples:
+        sample = faces[np.random.default_rng(0).choice(len(faces), max_samples, replace=False)]
+    tri = verts[sample]
+    best = np.zeros(len(sample))
     for image_id in rec.reg_image_ids():
         image = rec.image(image_id)
         pose = image.cam_from_world()
@@ -78,7 +84,7 @@ def texture_size(rec, verts, faces, max_size, method="auto", min_size=512):
         e1, e2 = pix[:, 1] - pix[:, 0], pix[:, 2] - pix[:, 0]
         area = 0.5 * np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0])
         np.maximum(best, area, out=best)
-    side = atlas.size_for(len(faces), best.sum(), method)
+    side = atlas.size_for(len(faces), best.sum() * len(faces) / len(sample), method)
     size = 256 * int(np.ceil(side / 256))
     return int(min(max(size, min_size), max_size))
 
