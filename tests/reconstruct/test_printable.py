@@ -50,3 +50,21 @@ def test_a_scene_is_written_as_it_is_and_measured(true_mesh):
     assert len(faces) == len(_open_surface(true_mesh)) and info["watertight"] is False and info["volume"] is None
     verts, faces, info = printable.as_is(true_mesh.vertices, true_mesh.faces)
     assert info["watertight"] is True and info["volume"] == pytest.approx(true_mesh.volume)
+
+
+def test_specks_split_off_by_decimation_do_not_cost_the_face_budget():
+    body = trimesh.creation.icosphere(6, 30.0)   # 82k faces
+    speck = trimesh.Trimesh([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]],
+                            [[0, 2, 1], [0, 1, 3], [0, 3, 2], [1, 2, 3]])   # 4 faces, as decimation leaves them
+    speck.apply_translation([0, 0, 45])
+    smaller = printable._decimate(trimesh.util.concatenate([body, speck]), 20_000)
+    assert smaller is not None and len(smaller.faces) <= 20_000
+    assert smaller.is_watertight and len(smaller.split(only_watertight=False)) == 1
+    assert smaller.volume == pytest.approx(body.volume, rel=0.01)
+
+
+def test_a_part_pinched_off_by_decimation_refuses_it():
+    body = trimesh.creation.icosphere(6, 30.0)
+    part = trimesh.creation.icosphere(3, 5.0)   # 1,280 faces: a part of the object, not a speck
+    part.apply_translation([0, 0, 40])
+    assert printable._decimate(trimesh.util.concatenate([body, part]), 20_000) is None
