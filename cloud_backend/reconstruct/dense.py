@@ -30,27 +30,26 @@ def main(images, masks_dir, sparse, dense_dir, fused, options, progress=no_progr
     masking is 'off'. objecttype 'scene': the views are not cropped to the object."""
     dense_dir = fresh_dir(dense_dir)
     dense_size = int(options["dense_max_image_size"])   # 0: the photos' size
-    gpu = gpu_enabled(options)
     undistort = pycolmap.UndistortCameraOptions()
-    # CPU: the size is the object's, not the photo's (a small object in a 16 MP frame keeps
-    # its detail); each view is then cropped to the object. patch_match_stereo sizes its own.
-    scene = options["objecttype"] == "scene"
-    undistort.max_image_size = (dense_size or -1) if gpu or scene else \
-        _size_for_object(pycolmap.Reconstruction(sparse), dense_size)
-    pycolmap.undistort_images(
-        dense_dir, sparse, images, undistort_options=undistort, num_threads=num_threads(options),
-    )
-    progress(0.08)
-    rec = pycolmap.Reconstruction(dense_dir / "sparse")
-    masks = {} if options["masking"] == "off" else _load_masks(masks_dir, rec)
-    if gpu:
+    if gpu_enabled(options):   # patch_match_stereo sizes its own maps, on the whole photos
         method = "patch_match_stereo (CUDA)"
+        undistort.max_image_size = dense_size or -1
+        pycolmap.undistort_images(
+            dense_dir, sparse, images, undistort_options=undistort, num_threads=num_threads(options),
+        )
+        rec = pycolmap.Reconstruction(dense_dir / "sparse")
+        progress(0.12)
         _patch_match(dense_dir, options)
-        _apply_masks(dense_dir, rec, masks)
+        _apply_masks(dense_dir, rec, {} if options["masking"] == "off" else _load_masks(masks_dir, rec))
     else:
         method = "OpenCV SGBM on rectified pairs (CPU)"
-        if not scene:
-            rec, masks = crop_to_object(dense_dir, rec, masks)
+        # the size is the object's, not the photo's (a small object in a 16 MP frame keeps its
+        # detail), and each view is cropped to the object; a scene is kept whole
+        rec = pycolmap.Reconstruction(sparse)
+        scene = options["objecttype"] == "scene"
+        undistort.max_image_size = (dense_size or -1) if scene else _size_for_object(rec, dense_size)
+        rec, masks = undistort_views(rec, images, None if options["masking"] == "off" else masks_dir,
+                                     dense_dir, undistort, not scene, num_threads(options))
         progress(0.12)
         _cpu_depth_maps(dense_dir, rec, masks, options, lambda f: progress(0.12 + 0.68 * f))
     progress(0.8)
@@ -95,8 +94,11 @@ def _size_for_object(rec, dense_size):
 def object_box(image, margin=0.15):
     """(x0, y0, x1, y1): where the view's sparse points are, grown by `margin` of that box on
     each side (the whole image when it sees too few points)."""
-    w, h = image.camera.width, image.camera.height
-    xy = np.array([p.xy for p in image.points2D if p.has_point3D()])
+    xy = np.array([p.xy for p in image.points2D if p.has_point3D()]).reshape(-1, 2)
+    return _box(xy, image.camera.width, image.camera.height, margin)
+
+
+def _box(xy, w, h, margin=0.15):
     if len(xy) < 20:
         return 0, 0, w, h
     lo, hi = np.percentile(xy, 1, axis=0), np.percentile(xy, 99, axis=0)
@@ -106,30 +108,87 @@ def object_box(image, margin=0.15):
     return int(x0), int(y0), int(x1), int(y1)
 
 
-def crop_to_object(dense_dir, rec, masks):
-    """Crop every undistorted view (photo, mask, camera) to its object_box: the depth maps,
-    and fusion's memory, then cover the object only. Returns the cropped model and masks."""
-    cropped = pycolmap.Reconstruction()
-    for i in sorted(rec.reg_image_ids()):
-        image = rec.image(i)
-        x0, y0, x1, y1 = object_box(image)
+def undistort_views(rec, images, masks_dir, dense_dir, undistort, crop, threads):
+    """The MVS workspace of the CPU path in `dense_dir`: each registered photo (and its mask in
+    `masks_dir`, if any) undistorted as COLMAP does (PINHOLE at `undistort`'s size), and with
+    `crop` only its object_box, in one resampling; stereo_fusion's sparse model and fusion.cfg.
+    Returns (that model, {image_id: mask}). COLMAP's undistorter wrote every 16 MP photo whole
+    and the crop was cut from it after: 115 s of the 130-photo rig scan's dense stage."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    (dense_dir / "images").mkdir(parents=True)
+    for folder in ("depth_maps", "normal_maps"):
+        (dense_dir / "stereo" / folder).mkdir(parents=True)
+    ids = sorted(rec.reg_image_ids())
+    pinholes = {cid: pycolmap.undistort_camera(undistort, camera) for cid, camera in rec.cameras.items()}
+
+    def one(image_id):
+        image = rec.image(image_id)
+        camera, pinhole = image.camera, pinholes[image.camera_id]
+        xy = np.array([p.xy for p in image.points2D]).reshape(-1, 2)
+        rays = camera.cam_from_img(xy)
+        xy = pinhole.img_from_cam(np.c_[rays, np.ones(len(rays))], check_cheirality=False)
+        observed = np.array([p.has_point3D() for p in image.points2D], bool)
+        x0, y0, x1, y1 = _box(xy[observed], pinhole.width, pinhole.height) if crop else \
+            (0, 0, pinhole.width, pinhole.height)
+        maps = source_pixels(camera, pinhole, (x0, y0, x1, y1))
+        photo = cv2.imread(str(pathlib.Path(images) / image.name), cv2.IMREAD_COLOR)
         path = dense_dir / "images" / image.name
-        photo = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        path.parent.mkdir(parents=True, exist_ok=True)
         jpeg = path.suffix.lower() in (".jpg", ".jpeg")   # PNG stays lossless, without a JPEG setting
-        cv2.imwrite(str(path), photo[y0:y1, x0:x1], [cv2.IMWRITE_JPEG_QUALITY, 95] if jpeg else [])
-        if i in masks:
-            masks[i] = masks[i][y0:y1, x0:x1]
-        fx, fy, cx, cy = image.camera.params   # PINHOLE after undistortion
-        camera = pycolmap.Camera(model="PINHOLE", width=x1 - x0, height=y1 - y0,
-                                 params=[fx, fy, cx - x0, cy - y0], camera_id=i)
-        cropped.add_camera_with_trivial_rig(camera)
-        points = pycolmap.Point2DList([pycolmap.Point2D(p.xy - (x0, y0)) for p in image.points2D])
-        cropped.add_image_with_trivial_frame(pycolmap.Image(name=image.name, points2D=points, camera_id=i, image_id=i),
-                                             image.cam_from_world())
+        cv2.imwrite(str(path), cv2.remap(photo, *maps, cv2.INTER_LINEAR),
+                    [cv2.IMWRITE_JPEG_QUALITY, 95] if jpeg else [])
+        mask = ingest.read_mask(masks_dir, image) if masks_dir else None
+        if mask is not None:
+            mask = cv2.remap(mask, *maps, cv2.INTER_NEAREST)
+        fx, fy, cx, cy = pinhole.params
+        view = pycolmap.Camera(model="PINHOLE", width=x1 - x0, height=y1 - y0,
+                               params=[fx, fy, cx - x0, cy - y0], camera_id=image_id)
+        return view, xy - (x0, y0), mask
+
+    views = pycolmap.Reconstruction()
+    masks = {}
+    with ThreadPoolExecutor(threads) as pool:   # OpenCV and pycolmap release the GIL
+        for image_id, (camera, xy, mask) in zip(ids, pool.map(one, ids)):
+            image = rec.image(image_id)
+            views.add_camera_with_trivial_rig(camera)
+            points = pycolmap.Point2DList([pycolmap.Point2D(p) for p in xy])
+            views.add_image_with_trivial_frame(
+                pycolmap.Image(name=image.name, points2D=points, camera_id=image_id, image_id=image_id),
+                image.cam_from_world())
+            if mask is not None:
+                masks[image_id] = mask
     for point in rec.points3D.values():
-        cropped.add_point3D(point.xyz, point.track, point.color)
-    cropped.write(dense_dir / "sparse")
-    return cropped, masks
+        views.add_point3D(point.xyz, point.track, point.color)
+    views.write(fresh_dir(dense_dir / "sparse"))
+    (dense_dir / "stereo" / "fusion.cfg").write_text("".join(f"{rec.image(i).name}\n" for i in ids))
+    return views, masks
+
+
+# COLMAP camera models whose distortion is OpenCV's (same polynomial, same coefficients)
+OPENCV_DISTORTION = {
+    "SIMPLE_PINHOLE": lambda p: np.zeros(4), "PINHOLE": lambda p: np.zeros(4),
+    "SIMPLE_RADIAL": lambda p: np.array([p[3], 0, 0, 0]), "RADIAL": lambda p: np.array([p[3], p[4], 0, 0]),
+    "OPENCV": lambda p: np.asarray(p[4:8]), "FULL_OPENCV": lambda p: np.asarray(p[4:12]),
+}
+
+
+def source_pixels(camera, pinhole, box):
+    """cv2.remap's maps: for each pixel of `box` (x0, y0, x1, y1) in the undistorted `pinhole`
+    view, where it lies in the photo taken with `camera`. OpenCV computes them for the models
+    it shares with COLMAP; any other goes through pycolmap pixel by pixel (slower, exact)."""
+    x0, y0, x1, y1 = box
+    new_k = stereo_cpu.opencv_k(pinhole.calibration_matrix())
+    new_k[:2, 2] -= (x0, y0)
+    distortion = OPENCV_DISTORTION.get(camera.model.name)
+    if distortion is not None:
+        return cv2.initUndistortRectifyMap(stereo_cpu.opencv_k(camera.calibration_matrix()),
+                                           distortion(camera.params), None, new_k, (x1 - x0, y1 - y0),
+                                           cv2.CV_32FC1)
+    xs, ys = np.meshgrid(np.arange(x0, x1) + 0.5, np.arange(y0, y1) + 0.5)   # COLMAP's pixel centres
+    rays = pinhole.cam_from_img(np.c_[xs.ravel(), ys.ravel()])
+    pix = camera.img_from_cam(np.c_[rays, np.ones(len(rays))], check_cheirality=False) - 0.5
+    return tuple(pix[:, axis].reshape(xs.shape).astype(np.float32) for axis in (0, 1))
 
 
 def _workspace_gb(rec):

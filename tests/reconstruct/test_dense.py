@@ -62,3 +62,23 @@ def test_the_depth_map_size_caps_the_object_not_the_photo(small_object):
     sides = depth_map_views(work)[:, :2].max(axis=1)
     assert 240 <= np.median(sides) <= 360     # the object's crop at ~300 px
     assert stats["fused_points"] > 5_000
+
+
+def test_each_view_is_the_crop_of_colmaps_undistorted_photo(small_object, tmp_path):
+    work, rec = small_object
+    reference = tmp_path / "colmap"
+    pycolmap.undistort_images(reference, Layout(work).sparse, Layout(work).images)   # whole photos
+    undistort = pycolmap.UndistortCameraOptions()
+    views, _ = dense.undistort_views(rec, Layout(work).images, None, tmp_path / "ours", undistort, True, 2)
+    full = pycolmap.Reconstruction(reference / "sparse")
+    for i in views.reg_image_ids():
+        view, whole = views.image(i), full.image(i)
+        x0, y0 = (int(round(a - b)) for a, b in zip(whole.camera.params[2:4], view.camera.params[2:4]))
+        assert view.camera.params[0] == pytest.approx(whole.camera.params[0])
+        ours = cv2.imread(str(tmp_path / "ours" / "images" / view.name)).astype(np.float32)
+        theirs = cv2.imread(str(reference / "images" / view.name)).astype(np.float32)
+        theirs = theirs[y0:y0 + view.camera.height, x0:x0 + view.camera.width]
+        assert ours.shape == theirs.shape and ours.shape[1] < 0.5 * whole.camera.width   # the object's crop
+        assert np.abs(ours - theirs).mean() < 0.1   # grey levels: the same pixels
+        shifted = np.abs(ours[:, 1:] - theirs[:, :-1]).mean()
+        assert shifted > 2 * np.abs(ours - theirs).mean()   # and a pixel off is visibly worse
