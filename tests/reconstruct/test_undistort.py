@@ -28,3 +28,17 @@ def test_opencv_maps_land_where_colmaps_model_puts_each_pixel(model):
     assert np.abs(map_x.ravel() - expected[:, 0]).max() < 0.01
     assert np.abs(map_y.ravel() - expected[:, 1]).max() < 0.01
     assert np.abs(map_x.ravel() - (xs.ravel() - 0.5)).max() > 5   # the distortion moved them
+
+
+def test_a_model_opencv_lacks_is_mapped_by_pycolmap_to_the_same_pixels(monkeypatch):
+    from cloud_backend.reconstruct import dense
+
+    camera = pycolmap.Camera(model="OPENCV", width=1600, height=1200, params=CAMERAS["OPENCV"], camera_id=1)
+    pinhole = pycolmap.undistort_camera(pycolmap.UndistortCameraOptions(), camera)
+    box = (200, 100, 900, 700)
+    by_opencv = source_pixels(camera, pinhole, box)
+    monkeypatch.setattr(dense, "OPENCV_DISTORTION", {})   # as for a model outside the table
+    by_pycolmap = source_pixels(camera, pinhole, box)
+    for ours, theirs in zip(by_pycolmap, by_opencv):
+        assert ours.dtype == np.float32 and ours.shape == theirs.shape
+        assert np.abs(ours - theirs).max() < 0.01
