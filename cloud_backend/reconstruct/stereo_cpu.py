@@ -138,6 +138,7 @@ def _columns(img, lo, hi):
 # full size (`high`) neighbouring pixels differ by blur more than by the object's texture: on the
 # 130 x 16 MP rig render, windows grown with the image fused 1.73M points instead of 1.05M.
 SHARP_PX = QUALITY["standard"]["dense_max_image_size"]
+WEAK_CONTRAST, WIDE_WINDOWS, CLEAR_WINDOWS = 0.5, 3, 3   # textured(): weak contrast, where it counts
 
 
 def texture_window(image_px, base=7):
@@ -149,14 +150,29 @@ def texture_window(image_px, base=7):
 
 def textured(gray, window, min_std):
     """Pixels whose neighbourhood has enough contrast to be matched at all. SGBM smooths depth
-    into blank background; these pixels alone keep theirs."""
+    into blank background; these pixels alone keep theirs.
+
+    `min_std` grey levels of local std anywhere, or WEAK_CONTRAST of it over areas WIDE_WINDOWS
+    windows wide with no blank pixel within CLEAR_WINDOWS windows. Shaded walls hold that
+    little contrast over large areas (DTU scan24's courtyard: 1-2 grey levels); in a dark
+    background, noise reaches it only in specks, and beside a silhouette it is the edge's blur,
+    where SGBM would smear the object's depth outwards.
+    """
     img = gray.astype(np.float32)
     mean = cv2.blur(img, (window, window))
     var = cv2.blur(img * img, (window, window)) - mean * mean
+    contrast = (var > min_std ** 2).astype(np.uint8)
+    weak = (var > (WEAK_CONTRAST * min_std) ** 2).astype(np.uint8)
+    wide = cv2.morphologyEx(weak, cv2.MORPH_OPEN, _disc(WIDE_WINDOWS * window))
+    clear = cv2.erode(contrast | wide, _disc(CLEAR_WINDOWS * window))
     # erode a little: SGBM blocks straddling a silhouette otherwise smear
     # foreground depth onto the background ("fattening")
-    mask = (var > min_std ** 2).astype(np.uint8)
-    return cv2.erode(mask, np.ones((window, window), np.uint8)) > 0
+    strong = cv2.erode(contrast, np.ones((window, window), np.uint8))
+    return (strong | (wide & clear)) > 0
+
+
+def _disc(diameter):
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (diameter | 1, diameter | 1))
 
 
 def _to_reference(z_rect, k_ref, r1, k_rect, size):

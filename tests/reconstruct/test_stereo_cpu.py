@@ -128,3 +128,20 @@ def test_matching_only_the_photos_columns_of_the_canvas_gives_the_same_dispariti
     assert np.median(photo[:, 200:500]) == pytest.approx(40, abs=0.1)
     inner = slice(150 + DEFAULTS["sgbm_block_size"], 550 - DEFAULTS["sgbm_block_size"])   # SGBM's blocks reach past the photo's edge
     assert np.array_equal(photo[:, inner], whole[:, inner]) and not photo[:, :150].any()
+
+
+def test_a_shaded_wall_keeps_its_depth_but_background_noise_and_silhouette_blur_do_not():
+    """Weak contrast (1.5 grey levels) counts where it covers a wide area away from blank
+    background: a wall in shade inside the object, not noise specks in the dark background nor
+    a blurred band beside the silhouette."""
+    rng = np.random.default_rng(0)
+    img = np.zeros((240, 300), np.float32)
+    img[40:200, 40:200] = 100 + rng.normal(0, 20, (160, 160))    # the object, well textured
+    img[80:160, 80:160] = 60 + rng.normal(0, 1.5, (80, 80))      # a shaded wall on it
+    img[40:200, 200:240] = 10 + rng.normal(0, 1.5, (160, 40))    # blur beside its silhouette
+    for y in range(10, 230, 30):                                 # noise specks in the background
+        img[y:y + 4, 270:274] = 5 + rng.normal(0, 1.5, (4, 4))
+    mask = stereo_cpu.textured(np.clip(np.round(img), 0, 255).astype(np.uint8), 7, 2.0)
+    assert mask[60:180, 60:180].mean() > 0.9                     # the object with its shaded wall
+    assert not mask[40:200, 235:].any()                          # the band next to the blank, the specks
+    assert not mask[:, :35].any() and not mask[205:].any()       # the blank background
