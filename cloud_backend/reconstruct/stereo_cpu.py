@@ -158,6 +158,19 @@ def textured(gray, window, min_std):
     background, noise reaches it only in specks, and beside a silhouette it is the edge's blur,
     where SGBM would smear the object's depth outwards.
     """
+    # Only the photo's columns and the blank just beside them: a canvas is mostly blank room for
+    # the disparity (16 MP rig: 3220 px for a 1484 px photo), and the round kernels cost by the
+    # pixel. Beyond `reach` the blank never changes the result, so this is exact.
+    mask = np.zeros(gray.shape, bool)
+    columns = np.flatnonzero(gray.any(axis=0))
+    if len(columns):
+        reach = window * (1 + max(WIDE_WINDOWS, CLEAR_WINDOWS))
+        lo, hi = max(columns[0] - reach, 0), min(columns[-1] + 1 + reach, gray.shape[1])
+        mask[:, lo:hi] = _texture_test(gray[:, lo:hi], window, min_std)
+    return mask
+
+
+def _texture_test(gray, window, min_std):
     img = gray.astype(np.float32)
     mean = cv2.blur(img, (window, window))
     var = cv2.blur(img * img, (window, window)) - mean * mean
