@@ -52,9 +52,13 @@ def pair_depth(img_ref, img_src, k_ref, k_src, rel_r, rel_t, depth_range, roi=No
     columns = np.flatnonzero(in_ref.any(axis=0))
     if not len(columns):
         return np.zeros((h, w), np.float32)
-    disp = _sgbm(rect_ref, rect_src, d_min, d_max, options["sgbm_max_disparity_fraction"] * w, options,
-                 (columns[0], columns[-1] + 1))
-    disp[~textured(rect_ref, texture_window(max(w, h)), float(options["sgbm_min_contrast"]))] = 0
+    a, b = columns[0], columns[-1] + 1
+    disp = _sgbm(rect_ref, rect_src, d_min, d_max, options["sgbm_max_disparity_fraction"] * w, options, (a, b))
+    # the texture test on the photo's columns only (disparities exist nowhere else): its round
+    # kernels cost by the pixel, and most of a full-size canvas is blank room for the disparity
+    window = texture_window(max(w, h))
+    lo, hi = max(a - texture_reach(window), 0), min(b + texture_reach(window), disp.shape[1])
+    disp[:, lo:hi][~textured(rect_ref[:, lo:hi], window, float(options["sgbm_min_contrast"]))] = 0
     if mirror:
         disp = cv2.flip(disp, 1)
     if not horizontal:
@@ -158,19 +162,6 @@ def textured(gray, window, min_std):
     background, noise reaches it only in specks, and beside a silhouette it is the edge's blur,
     where SGBM would smear the object's depth outwards.
     """
-    # Only the photo's columns and the blank just beside them: a canvas is mostly blank room for
-    # the disparity (16 MP rig: 3220 px for a 1484 px photo), and the round kernels cost by the
-    # pixel. Beyond `reach` the blank never changes the result, so this is exact.
-    mask = np.zeros(gray.shape, bool)
-    columns = np.flatnonzero(gray.any(axis=0))
-    if len(columns):
-        reach = window * (1 + max(WIDE_WINDOWS, CLEAR_WINDOWS))
-        lo, hi = max(columns[0] - reach, 0), min(columns[-1] + 1 + reach, gray.shape[1])
-        mask[:, lo:hi] = _texture_test(gray[:, lo:hi], window, min_std)
-    return mask
-
-
-def _texture_test(gray, window, min_std):
     img = gray.astype(np.float32)
     mean = cv2.blur(img, (window, window))
     var = cv2.blur(img * img, (window, window)) - mean * mean
@@ -182,6 +173,12 @@ def _texture_test(gray, window, min_std):
     # foreground depth onto the background ("fattening")
     strong = cv2.erode(contrast, np.ones((window, window), np.uint8))
     return (strong | (wide & clear)) > 0
+
+
+def texture_reach(window):
+    """How far blank pixels beside the photo can change `textured`'s result (its blur, opening
+    and erosion): beyond that it is the same on a slice of the canvas as on the whole."""
+    return window * (1 + max(WIDE_WINDOWS, CLEAR_WINDOWS))
 
 
 def _disc(diameter):
