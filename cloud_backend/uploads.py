@@ -68,16 +68,11 @@ def committing(db, project_id, index, size, limit):
 
 def offset(store, project, index):
     """How many bytes of part ``index`` the server holds: the resumable offset."""
-    key = projects.part_key(project, index)
-    staged = store.staged_size(key)
+    staged = store.staged_size(projects.part_key(project, index))
     if staged:
         return staged
     part = next((p for p in project.uploaded_parts if p.index == index), None)
-    if part:
-        return part.size
-    # Stored a moment ago, its record still on the way: a client whose connection broke as its
-    # last bytes arrived asks right then, and would otherwise send the whole part again.
-    return store.size(key) or 0
+    return part.size if part else 0
 
 
 def receive(db, store, project, index, stream, content_length, start=0, total=None, limit=None):

@@ -151,18 +151,6 @@ def test_part_resumes_after_a_cut_at_a_random_byte(client, data):
     assert client.call("startProject", project=name).status_code == 200
 
 
-def test_a_part_stored_but_not_yet_recorded_is_not_asked_for_again(client, data, server):
-    """The store makes a whole part visible, then the request records it in the database. A
-    client whose connection broke as its last bytes arrived asks for the offset in between: the
-    stored part counts, or the client sends it whole again."""
-    _, links = new_project(client, data)
-    requests.post(links[0], data=slices(data, PART)[0])  # fixes the slice size
-    stored = staged_path(server, links[1]).with_suffix("")  # where the commit renames the part to
-    stored.parent.mkdir(parents=True, exist_ok=True)
-    stored.write_bytes(data[PART:2 * PART])
-    assert head_offset(links[1]) == (PART, PART)
-
-
 def test_first_part_resumes_before_the_slice_size_is_known(client, data):
     """Until a part is whole the length of each is unknown (tus Upload-Defer-Length); the
     resumed body's end completes it, as the rig's client sends the rest of the part."""
