@@ -54,11 +54,7 @@ def pair_depth(img_ref, img_src, k_ref, k_src, rel_r, rel_t, depth_range, roi=No
         return np.zeros((h, w), np.float32)
     a, b = columns[0], columns[-1] + 1
     disp = _sgbm(rect_ref, rect_src, d_min, d_max, options["sgbm_max_disparity_fraction"] * w, options, (a, b))
-    # the texture test on the photo's columns only (disparities exist nowhere else): its round
-    # kernels cost by the pixel, and most of a full-size canvas is blank room for the disparity
-    window = texture_window(max(w, h))
-    lo, hi = max(a - texture_reach(window), 0), min(b + texture_reach(window), disp.shape[1])
-    disp[:, lo:hi][~textured(rect_ref[:, lo:hi], window, float(options["sgbm_min_contrast"]))] = 0
+    disp[~textured(rect_ref, texture_window(max(w, h)), float(options["sgbm_min_contrast"]), (a, b))] = 0
     if mirror:
         disp = cv2.flip(disp, 1)
     if not horizontal:
@@ -152,7 +148,7 @@ def texture_window(image_px, base=7):
     return int(base * max(1.0, image_px / SHARP_PX)) | 1
 
 
-def textured(gray, window, min_std):
+def textured(gray, window, min_std, columns=None):
     """Pixels whose neighbourhood has enough contrast to be matched at all. SGBM smooths depth
     into blank background; these pixels alone keep theirs.
 
@@ -161,8 +157,17 @@ def textured(gray, window, min_std):
     little contrast over large areas (DTU scan24's courtyard: 1-2 grey levels); in a dark
     background, noise reaches it only in specks, and beside a silhouette it is the edge's blur,
     where SGBM would smear the object's depth outwards.
+
+    columns: (first, end) of the photo on a wider canvas (disparities exist nowhere else). Only
+    they and the blank within reach beside them are tested, with the same result: the round
+    kernels cost by the pixel, and most of a full-size canvas is blank room for the disparity.
     """
-    img = gray.astype(np.float32)
+    mask = np.zeros(gray.shape, bool)
+    lo, hi = 0, gray.shape[1]
+    if columns is not None:   # beyond `reach` blank pixels no longer change the blur, opening or erosion
+        reach = window * (1 + max(WIDE_WINDOWS, CLEAR_WINDOWS))
+        lo, hi = max(columns[0] - reach, 0), min(columns[1] + reach, hi)
+    img = gray[:, lo:hi].astype(np.float32)
     mean = cv2.blur(img, (window, window))
     var = cv2.blur(img * img, (window, window)) - mean * mean
     contrast = (var > min_std ** 2).astype(np.uint8)
@@ -172,13 +177,8 @@ def textured(gray, window, min_std):
     # erode a little: SGBM blocks straddling a silhouette otherwise smear
     # foreground depth onto the background ("fattening")
     strong = cv2.erode(contrast, np.ones((window, window), np.uint8))
-    return (strong | (wide & clear)) > 0
-
-
-def texture_reach(window):
-    """How far blank pixels beside the photo can change `textured`'s result (its blur, opening
-    and erosion): beyond that it is the same on a slice of the canvas as on the whole."""
-    return window * (1 + max(WIDE_WINDOWS, CLEAR_WINDOWS))
+    mask[:, lo:hi] = (strong | (wide & clear)) > 0
+    return mask
 
 
 def _disc(diameter):

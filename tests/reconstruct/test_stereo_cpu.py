@@ -148,18 +148,16 @@ def test_a_shaded_wall_keeps_its_depth_but_background_noise_and_silhouette_blur_
 
 
 def test_the_texture_test_of_a_canvas_is_that_of_its_photo_columns_alone():
-    """Run on the photo's columns and `texture_reach` beside them (the rest of the canvas is
-    blank room for the disparity), the texture test marks exactly the pixels it marks on the
-    whole canvas."""
+    """Told the photo's columns (the rest of the canvas is blank room for the disparity), the
+    texture test marks exactly the pixels it marks on the whole canvas."""
     rng = np.random.default_rng(1)
     canvas = np.zeros((200, 1200), np.uint8)
     photo = rng.integers(0, 256, (200, 400)).astype(np.float32)
+    photo[:, :60] = 40 + rng.normal(0, 1.5, (200, 60))       # shaded up to its edge: the blank beside decides
     photo[:, 150:300] = 40 + rng.normal(0, 1.5, (200, 150))   # a shaded part
     photo[:, 330:] = 0                                          # black background up to its edge
     canvas[:, 500:900] = np.clip(np.round(photo), 0, 255)
     whole = stereo_cpu.textured(canvas, 23, 2.0)
-    lo, hi = 500 - stereo_cpu.texture_reach(23), 900 + stereo_cpu.texture_reach(23)
-    mask = np.zeros_like(whole)
-    mask[:, lo:hi] = stereo_cpu.textured(canvas[:, lo:hi], 23, 2.0)
+    mask = stereo_cpu.textured(canvas, 23, 2.0, columns=(500, 900))
     assert mask[:, 500:830].mean() > 0.5
     assert np.array_equal(mask, whole)
