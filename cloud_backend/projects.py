@@ -282,10 +282,3 @@ def exists(db, project_id):
         return session.get(Project, project_id) is not None
 
 
-def record_received_part(db, project_id, index, size, sha256):
-    """Record a part after its upload, unless the project was reset meanwhile."""
-    with db.session() as session:
-        project = session.get(Project, project_id)
-        if project is None:
-            raise ProtocolError("the project was reset during the upload", status=404)
-        record_part(session, project, index, size, sha256)

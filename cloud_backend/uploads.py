@@ -8,7 +8,7 @@ from werkzeug.exceptions import HTTPException
 from openscan_protocol import status as project_status
 
 from . import projects, split
-from .models import Project, utcnow
+from .models import Part, Project, utcnow
 from .projects import ProtocolError
 from .storage import PartLocked
 
@@ -46,11 +46,14 @@ def check_accepting(project):
 
 
 @contextmanager
-def committing(db, project_id, index, size, limit):
+def committing(db, project_id, index, size, limit, sha256):
     """Around the moment the store makes a whole part visible: hold the project's row with the
     same conditional write startProject queues it with, so a part commits only while the project
-    is ``created``, never after the job's bytes were fixed; and check the part fits the split
-    (the first whole part fixes the slice size)."""
+    is ``created``, never after the job's bytes were fixed; check the part fits the split (the
+    first whole part fixes the slice size); and record it (``sha256()``: its hash) before the row
+    is let go, so `offset`, which waits for the row, never finds it neither staged nor recorded.
+    A record that fails leaves the part stored but unrecorded: HEAD answers 0 and the client
+    sends it again, which heals it."""
     with db.session() as session:
         held = session.execute(update(Project).where(
             Project.id == project_id, Project.status.in_(ACCEPTING)).values(updated=utcnow()))
@@ -64,15 +67,21 @@ def committing(db, project_id, index, size, limit):
         except ValueError as e:
             raise ProtocolError(str(e)) from None
         yield
+        projects.record_part(session, project, index, size, sha256())
 
 
-def offset(store, project, index):
-    """How many bytes of part ``index`` the server holds: the resumable offset."""
-    staged = store.staged_size(projects.part_key(project, index))
-    if staged:
-        return staged
-    part = next((p for p in project.uploaded_parts if p.index == index), None)
-    return part.size if part else 0
+def offset(db, store, project, index):
+    """How many bytes of part ``index`` the server holds: the resumable offset. Read while
+    holding the project's row (a write that changes nothing), so a part being committed is
+    waited for: between the store making it visible and its record, it is neither staged nor
+    recorded, and 0 would make the client send the whole part again."""
+    with db.session() as session:
+        session.execute(update(Project).where(Project.id == project.id).values(updated=Project.updated))
+        staged = store.staged_size(projects.part_key(project, index))
+        if staged:
+            return staged
+        part = session.get(Part, (project.id, index))
+        return part.size if part else 0
 
 
 def receive(db, store, project, index, stream, content_length, start=0, total=None, limit=None):
@@ -93,7 +102,7 @@ def receive(db, store, project, index, stream, content_length, start=0, total=No
     received = [0]
     try:
         return store.write_staged(key, _chunks(stream, room, received), start, complete,
-                                  commit=lambda size: committing(db, project.id, index, size, limit))
+                                  commit=lambda size, sha256: committing(db, project.id, index, size, limit, sha256))
     except ProtocolError:  # the part does not fit, or the project has started
         if start == 0:
             store.write_staged(key, [], 0, room)  # a wrong whole part: nothing to resume

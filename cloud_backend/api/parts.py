@@ -65,7 +65,6 @@ def part(uid, index):
             raise ProtocolError(f"part {index} must be exactly {project.part_length(index)} "
                                 f"bytes; {size} arrived (resume with PATCH from Upload-Offset "
                                 f"{size})")
-        projects.record_received_part(svc.db, project.id, index, size, sha256)
     return {"content_hash": sha256, "size": size}
 
 
@@ -77,7 +76,8 @@ def part(uid, index):
 def part_offset(uid, index):
     """tus: how many bytes of the part the server holds (``Upload-Offset``)."""
     project = _project(uid, index)
-    held = uploads.offset(services().store, project, index)
+    svc = services()
+    held = uploads.offset(svc.db, svc.store, project, index)
     length = project.part_length(index)  # None until the first whole part fixes the slice size
     return "", 200, {**TUS_HEADERS, "Upload-Offset": str(held),
                      **({"Upload-Length": str(length)} if length else {"Upload-Defer-Length": "1"})}
@@ -105,16 +105,14 @@ def part_append(uid, index):
     svc = services()
     project = _project(uid, index)
     uploads.check_accepting(project)
-    held = uploads.offset(svc.store, project, index)
+    held = uploads.offset(svc.db, svc.store, project, index)
     if start != held:
         return ({"error": f"Upload-Offset {start} does not match the {held} bytes held"},
                 409, {**TUS_HEADERS, "Upload-Offset": str(held)})
     with _reset_aware(project, index):
-        size, sha256 = uploads.receive(svc.db, svc.store, project, index, request.stream,
-                                       request.content_length, start=start, total=total,
-                                       limit=svc.settings["PART_SIZE"])
-        if sha256:
-            projects.record_received_part(svc.db, project.id, index, size, sha256)
+        size, _ = uploads.receive(svc.db, svc.store, project, index, request.stream,
+                                  request.content_length, start=start, total=total,
+                                  limit=svc.settings["PART_SIZE"])
     return "", 204, {**TUS_HEADERS, "Upload-Offset": str(size)}
 
 

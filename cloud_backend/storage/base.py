@@ -70,12 +70,12 @@ class BlobStore(ABC):
         hashing as they are written.
 
         When the staged bytes reach ``complete_size`` (None: when the chunks end) they atomically
-        replace ``key``, inside ``commit(size)`` (a context manager; when it raises, nothing is
-        replaced), and the SHA-256 of the whole blob is returned with the size; otherwise
-        ``(size, None)``. Bytes that arrived before an error stay staged, so an interrupted upload
+        replace ``key``, inside ``commit(size, sha256)`` (a context manager; when it raises on
+        entry, nothing is replaced; ``sha256()`` gives the whole blob's hash, within it or after),
+        and that hash is returned with the size; otherwise ``(size, None)``. Bytes that arrived before an error stay staged, so an interrupted upload
         can be resumed. Raises PartLocked while another writer holds ``key``.
         """
 
 
-def no_commit_guard(size):
+def no_commit_guard(size, sha256):
     return nullcontext()

@@ -114,7 +114,7 @@ class LocalStore(BlobStore):
             size = f.tell()
             if complete_size is not None and size != complete_size:
                 return size, None
-            with commit(size):
+            with commit(size, digest.hexdigest):
                 os.replace(path, self._path(key))  # still under the lock: no writer can slip in
                 fsync_dir(path.parent)             # the staged bytes were fsynced above
             return size, digest.hexdigest()

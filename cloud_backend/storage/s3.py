@@ -2,6 +2,7 @@
 into 8 MiB parts as it arrives; if the connection breaks, the short tail goes to ``<key>.tail``
 so the upload resumes from the exact byte. Reads are ranged GETs, so a job reads a zip's parts
 straight from the bucket."""
+import functools
 import hashlib
 import io
 
@@ -117,7 +118,7 @@ class S3Store(BlobStore):
             upload_id = self.s3.create_multipart_upload(Bucket=self.bucket, Key=full)["UploadId"]
         done = [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in parts]
         size = sum(p["Size"] for p in parts)
-        digest = hashlib.sha256() if offset == 0 else None  # resumed: hash the result later
+        digest = hashlib.sha256() if offset == 0 else None
         buffer = bytearray(tail)
         try:
             for chunk in chunks:
@@ -136,11 +137,13 @@ class S3Store(BlobStore):
             return held, None
         if buffer or not done:
             self._upload_part(full, upload_id, done, bytes(buffer))
-        with commit(held):
+        # a resumed part is hashed once whole: S3 cannot read an upload's parts before that
+        sha256 = functools.cache(digest.hexdigest if digest else lambda: self._sha256(key))
+        with commit(held, sha256):
             self.s3.complete_multipart_upload(Bucket=self.bucket, Key=full, UploadId=upload_id,
                                               MultipartUpload={"Parts": done})
         self.s3.delete_object(Bucket=self.bucket, Key=full + TAIL)
-        return held, digest.hexdigest() if digest else self._sha256(key)
+        return held, sha256()
 
     def _upload_part(self, full, upload_id, done, data):
         number = len(done) + 1

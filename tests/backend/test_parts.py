@@ -231,7 +231,7 @@ def test_a_write_that_waited_for_the_lock_leaves_the_committed_part_alone(tmp_pa
         cut.start()
         yield b"w" * 10
 
-    def commit(size):
+    def commit(size, sha256):
         assert waiting.wait(5)
         return nullcontext()
     assert store.write_staged(key, retry_body(), 0, 10, commit=commit)[0] == 10
@@ -255,3 +255,63 @@ def test_options_advertises_tus(client, data):
     _, links = new_project(client, data)
     r = requests.options(links[0])
     assert r.headers["Tus-Version"] == "1.0.0"
+
+
+
+@pytest.fixture
+def in_process(app):
+    """(link of part 0 of a new 2-part project, its bytes) on the `app` fixture's server, run in
+    this process on loopback so a test can reach into its commit step."""
+    from werkzeug.serving import make_server
+
+    from cloud_backend import tokens
+
+    svc = app.extensions["openscan_cloud"]
+    with svc.db.session() as session:
+        _, token = tokens.create(session, svc.settings, "rig@example.org")
+    web = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    part = svc.settings["PART_SIZE"]
+    data = random.Random(1).randbytes(2 * part)
+    yield Client(f"http://127.0.0.1:{web.server_port}", token).create("p.zip", data, part)["ulink"][0], data[:part]
+    web.shutdown()
+
+
+def test_head_during_the_commit_of_a_part_answers_it_whole(in_process, monkeypatch):
+    """Between the store making a part visible and its record, a HEAD must not answer 0: the
+    client, cut off just as its last bytes arrived, would send the whole part again. The
+    commit step is held open here (as a slow disk or database would) until the HEAD answers or
+    2 s pass."""
+    link, part = in_process
+    in_commit, answered = threading.Event(), threading.Event()
+
+    def slow_fsync(path, real=local.fsync_dir):
+        real(path)
+        in_commit.set()      # the part is visible in the store, not yet recorded
+        answered.wait(2)
+    monkeypatch.setattr(local, "fsync_dir", slow_fsync)
+    upload = threading.Thread(target=requests.post, args=(link,), kwargs={"data": part})
+    upload.start()
+    assert in_commit.wait(10)
+    offset = head_offset(link)[0]
+    answered.set()
+    upload.join(10)
+    assert offset == len(part)
+
+
+def test_a_part_whose_record_failed_is_sent_again(in_process, monkeypatch):
+    """The database fails just after the store made the part visible: the client hears an
+    error, HEAD answers 0 (not "held", which no retry could mend) and sending it again stores it."""
+    from cloud_backend import projects
+
+    link, part = in_process
+
+    def broken(*args):
+        raise OSError("the database went away")
+    monkeypatch.setattr(projects, "record_part", broken)
+    assert requests.post(link, data=part).status_code == 500
+    assert head_offset(link)[0] == 0
+    monkeypatch.undo()
+    again = requests.post(link, data=part)
+    assert again.status_code == 200 and again.json()["content-hash"] == hashlib.sha256(part).hexdigest()
+    assert head_offset(link)[0] == len(part)
