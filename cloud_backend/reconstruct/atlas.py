@@ -2,9 +2,10 @@
 
 xatlas makes few, large charts (nicest to edit), but on noisy photogrammetry
 meshes it produces thousands of charts and its packing took 30-70 s for 30k
-faces on 2 cores. The grid atlas gives every pair of triangles its own square
-cell: O(n), instant, uniform texel density; seams are everywhere, which the
-texture stage hides by blending the same views on both sides and padding.
+faces on 2 cores. The grid atlas gives every pair of triangles that share an edge
+one square cell, split along that edge, so the texture runs on across it; cells
+follow each other in space (z-order of their centres), so a viewer's mipmaps
+blend neighbouring surface, not far-off colours. O(n), uniform texel density.
 
 Both return (vmap, uv_faces, uv): atlas vertex -> mesh vertex, faces into the
 atlas vertices, and uv in [0, 1] with v pointing down the image rows.
@@ -25,16 +26,16 @@ def kind(n_faces, method="auto"):
 def unwrap(verts, faces, size, method="auto"):
     if kind(len(faces), method) == "xatlas":
         return xatlas_atlas(verts, faces, size), "xatlas"
-    return grid_atlas(faces, size), "grid"
+    return grid_atlas(verts, faces, size), "grid"
 
 
 def size_for(n_faces, texels, method="auto"):
     """Atlas side (px) giving the faces about `texels` texels in all, padding included."""
     if kind(n_faces, method) == "xatlas":
         return float(np.sqrt(texels / XATLAS_FILL))
-    # each face gets a right triangle with legs of (cell - 4 pad) texels
+    # each pair of faces gets a square cell with sides of (cell - 2 pad) texels
     per_row = np.ceil(np.sqrt(-(-n_faces // 2)))
-    cell = 4 * GRID_PAD + max(np.sqrt(2.0 * texels / max(n_faces, 1)), 2.0)
+    cell = 2 * GRID_PAD + max(np.sqrt(2.0 * texels / max(n_faces, 1)), 2.0)
     return float(per_row * cell)
 
 
@@ -54,24 +55,100 @@ def xatlas_atlas(verts, faces, size):
     return vmap.astype(np.int64), uv_faces.astype(np.int64), uv.astype(np.float64)
 
 
-def grid_atlas(faces, size, pad=GRID_PAD):
-    """Two right triangles per square cell, cells in a grid filling the atlas."""
-    n = len(faces)
-    cells = -(-n // 2)
-    per_row = int(np.ceil(np.sqrt(cells)))
+def grid_atlas(verts, faces, size, pad=GRID_PAD):
+    """Each cell holds two faces that share an edge, as right triangles meeting along their
+    hypotenuse (that edge), one pad from the cell's border; a face with no partner left
+    has a cell alone. Returns (vmap, uv_faces, uv) with the atlas faces the mesh faces in
+    order (each with its own three atlas vertices)."""
+    cells, apex = grid_cells(verts, faces)
+    per_row = int(np.ceil(np.sqrt(len(cells))))
     cell = size / per_row
-    if cell < 4 * pad + 2:
-        raise ValueError(f"texture of {size} px is too small for {n} faces")
-    k = np.arange(n)
-    cx, cy = (k // 2) % per_row * cell, (k // 2) // per_row * cell
+    if cell < 2 * pad + 2:
+        raise ValueError(f"texture of {size} px is too small for {len(faces)} faces")
+    n = len(faces)
+    slot = np.zeros(n, np.int64)            # cell index * 2 + 0 (lower-left) or 1 (upper-right)
+    used = cells >= 0
+    slot[cells[used]] = (np.arange(2 * len(cells)).reshape(-1, 2))[used]
+    c, odd = np.divmod(slot, 2)
+    col, row = _grid_places(len(cells), per_row)
+    cx, cy = col[c] * cell, row[c] * cell
     lo, hi = pad, cell - pad
-    # lower-left triangle, and the upper-right one mirrored through the cell centre,
-    # each kept one pad away from the shared diagonal
-    corners_a = np.array([[lo, lo], [hi - 2 * pad, lo], [lo, hi - 2 * pad]])
-    corners_b = cell - corners_a
-    corners = np.where((k % 2 == 0)[:, None, None], corners_a[None], corners_b[None])
+    # corners by role: apex, then the shared edge as the face runs along it; the upper-right
+    # face is the lower-left one turned about the cell centre, so its edge runs backwards
+    # over the same two corners, as the mesh's other face does
+    template_a = np.array([[lo, lo], [hi, lo], [lo, hi]])
+    templates = np.where((odd == 1)[:, None, None], cell - template_a[None], template_a[None])
+    roles = (np.arange(3)[None, :] - apex[:, None]) % 3         # role of each of a face's vertices
+    corners = np.take_along_axis(templates, roles[:, :, None], axis=1)
     uv = (corners + np.stack([cx, cy], axis=1)[:, None, :]) / size
     return faces.reshape(-1).astype(np.int64), np.arange(3 * n).reshape(n, 3), uv.reshape(-1, 2)
+
+
+def grid_cells(verts, faces, rounds=8, seed=0):
+    """(cells (m, 2): the faces of each cell, -1 = an empty slot; apex (n,): each face's vertex
+    opposite the edge it shares with its cell partner, 0 when alone). Faces pair up across
+    edges they share with one other face, running the opposite way (consistent winding), by
+    rounds of mutual choice with random priorities (~88 % pair up on Poisson meshes); cells
+    are sorted by the z-order of their centres."""
+    faces = np.asarray(faces, np.int64)
+    n = len(faces)
+    across = _neighbours(faces)
+    partner = np.full(n, -1, np.int64)
+    priority = np.random.default_rng(seed).permutation(n)
+    everyone = np.arange(n)
+    for _ in range(rounds):
+        free = partner < 0
+        candidate = np.where((across >= 0) & free[across], across, -1)
+        best = np.where(candidate >= 0, priority[candidate], -1).argmax(axis=1)
+        choice = np.where(free, candidate[everyone, best], -1)
+        mutual = (choice >= 0) & (choice[choice] == everyone)
+        partner[mutual] = choice[mutual]
+    apex = np.zeros(n, np.int64)
+    paired = np.flatnonzero(partner >= 0)
+    apex[paired] = np.argmax(across[paired] == partner[paired, None], axis=1)
+    lead = np.flatnonzero((partner < 0) | (everyone < partner))   # one face per cell
+    cells = np.column_stack([lead, partner[lead]])
+    centre = np.asarray(verts, np.float64)[faces[lead]].mean(axis=1)
+    return cells[np.argsort(_z_order(centre), kind="stable")], apex
+
+
+def _neighbours(faces):
+    """(n, 3): the face across each face's edge k (from vertex k+1 to k+2) when exactly one
+    other face has that edge, running the other way; -1 otherwise."""
+    start, end = faces[:, [1, 2, 0]].ravel(), faces[:, [2, 0, 1]].ravel()
+    key = np.minimum(start, end) * (int(faces.max(initial=0)) + 1) + np.maximum(start, end)
+    order = np.argsort(key, kind="stable")
+    _, first, count = np.unique(key[order], return_index=True, return_counts=True)
+    a, b = order[first[count == 2]], order[first[count == 2] + 1]
+    opposite = (start[a] < end[a]) != (start[b] < end[b])
+    a, b = a[opposite], b[opposite]
+    across = np.full(len(key), -1, np.int64)
+    across[a], across[b] = b // 3, a // 3
+    return across.reshape(-1, 3)
+
+
+def _grid_places(count, per_row):
+    """(column, row) of the first `count` cells of a per_row x per_row grid in 2D z-order:
+    cells near in the sequence are near in the grid, across rows too."""
+    bits = max(1, int(np.ceil(np.log2(per_row))))
+    code = np.arange(4 ** bits, dtype=np.int64)
+    col, row = np.zeros_like(code), np.zeros_like(code)
+    for bit in range(bits):
+        col |= ((code >> (2 * bit)) & 1) << bit
+        row |= ((code >> (2 * bit + 1)) & 1) << bit
+    keep = (col < per_row) & (row < per_row)
+    return col[keep][:count], row[keep][:count]
+
+
+def _z_order(points, bits=10):
+    """Morton code of 3D points quantised to 2**bits per axis: near codes, near points."""
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    q = ((points - lo) / np.maximum(hi - lo, 1e-12) * (2 ** bits - 1)).astype(np.int64)
+    code = np.zeros(len(points), np.int64)
+    for bit in range(bits):
+        for axis in range(3):
+            code |= ((q[:, axis] >> bit) & 1) << (3 * bit + axis)
+    return code
 
 
 def texels(kind, uv_faces, uv, size):
@@ -79,25 +156,47 @@ def texels(kind, uv_faces, uv, size):
     raster.texel_hits gives them; the grid atlas's from its layout (4096 px, 200k faces: 0.3 s
     instead of 7.1 s of ray casting)."""
     if kind == "grid":
-        return grid_texels(len(uv_faces), size)
+        return grid_texels(uv_faces, uv, size)
     return raster.texel_hits(uv_faces, uv, size)
 
 
-def grid_texels(n_faces, size, pad=GRID_PAD):
-    """texels() of grid_atlas(faces, size): in each cell, face 2k's right triangle at the
-    lower-left corner and face 2k+1's mirrored through the cell centre."""
-    per_row = int(np.ceil(np.sqrt(-(-n_faces // 2))))
-    cell = size / per_row
-    legs = cell - 4 * pad
-    index, offset = np.divmod(np.arange(size) + 0.5, cell)   # per texel row or column: cell, place in it
-    index = index.astype(np.int64)
-    ids = np.full((size, size), -1, np.int64)
-    bary = np.zeros((size, size, 2), np.float32)
-    for odd, local in ((0, offset - pad), (1, cell - offset - pad)):   # mirrored: the same right triangle
-        s, t = local[None, :], local[:, None]                            # along x (columns), y (rows)
-        face = 2 * (index[:, None] * per_row + index[None, :]) + odd
-        inside = (s >= 0) & (t >= 0) & (s + t <= legs) & (face < n_faces)
-        ids[inside] = face[inside]
-        bary[..., 0][inside] = np.broadcast_to(s / legs, inside.shape)[inside]
-        bary[..., 1][inside] = np.broadcast_to(t / legs, inside.shape)[inside]
+def grid_texels(uv_faces, uv, size, pad=GRID_PAD, block=512):
+    """texels() of a grid_atlas, read back from its uv: each face's cell and half (below or
+    above the diagonal) from its centre, and the barycentrics from the texel's place in that
+    half; `block` rows at a time, so an 8192 px atlas needs no full-size temporaries."""
+    n = len(uv_faces)
+    corners = uv[uv_faces] * size                           # (n, 3, 2)
+    legs = float(np.ptp(corners[..., 0], axis=1).max())
+    cell = legs + 2 * pad
+    per_row = round(size / cell)
+    centre = corners.mean(axis=1)
+    col_row = np.floor(centre / cell).astype(np.int64)
+    upper = ((centre - col_row * cell).sum(axis=1) > cell).astype(np.int64)
+    table = np.full((per_row * per_row + 1, 2), -1, np.int64)   # last row: outside every cell
+    table[col_row[:, 1] * per_row + col_row[:, 0], upper] = np.arange(n)
+    # the apex is the corner nearest the cell's inner (lower) or outer (upper) corner
+    along = corners.sum(axis=2)
+    apex = np.append(np.where(upper == 1, along.argmax(axis=1), along.argmin(axis=1)), 0)   # [-1]: gutter
+    index, offset = np.divmod(np.arange(size) + 0.5, cell)
+    index, local = index.astype(np.int64), (offset - pad).astype(np.float32)   # place along the legs
+    valid = (index < per_row) & (local >= 0) & (local <= legs)
+    ids = np.empty((size, size), np.int64)
+    bary = np.empty((size, size, 2), np.float32)
+    for top in range(0, size, block):
+        rows = slice(top, top + block)
+        s, t = local[None, :], local[rows, None]               # along x (columns), y (rows)
+        half = s + t > legs
+        cells = np.where(valid[rows, None] & valid[None, :], index[rows, None] * per_row + index[None, :],
+                         per_row * per_row)
+        face = table[cells, half.astype(np.int64)]
+        ids[rows] = face
+        # the texel's weights by corner role (apex, the shared edge's start, its end), the upper
+        # half mirrored; then by vertex, as the face's apex says which vertex has which role
+        w1 = np.where(half, legs - s, s) / legs
+        w2 = np.where(half, legs - t, t) / legs
+        w0 = 1 - w1 - w2
+        k = apex[face]
+        bary[rows, :, 0] = np.where(k == 0, w1, np.where(k == 1, w0, w2))
+        bary[rows, :, 1] = np.where(k == 0, w2, np.where(k == 1, w1, w0))
+    bary[ids < 0] = 0
     return ids.ravel(), bary.reshape(-1, 2)

@@ -219,18 +219,16 @@ def sample(image, pix):
     return out.reshape(-1, 3)[:n].astype(np.float32)
 
 
-def fill_gutters(image, filled, passes=4):
-    """Spread chart colours into the gutters so bilinear lookups at seams stay on-colour."""
-    weight = filled.astype(np.float32)
-    image = image * weight[..., None]
-    for k in range(passes):
-        ksize = 2 * (2 ** k) + 1
-        blurred = cv2.blur(image, (ksize, ksize))
-        wsum = cv2.blur(weight, (ksize, ksize))
-        grow = (weight == 0) & (wsum > 0)
-        image[grow] = blurred[grow] / wsum[grow][:, None]
-        weight[grow] = 1.0
-    return image
+def fill_gutters(image, filled):
+    """Every texel not filled takes the colour of the nearest filled one, so a bilinear or
+    mipmapped lookup at a chart's edge reads that chart's own colours (a blend of both sides
+    of a gutter put the colours of unrelated surface along every grid atlas seam)."""
+    if not filled.any():
+        return image
+    _, nearest = cv2.distanceTransformWithLabels((~filled).astype(np.uint8), cv2.DIST_L2, 5,
+                                                 labelType=cv2.DIST_LABEL_PIXEL)
+    source = np.flatnonzero(filled.ravel())        # labels number the filled texels in scan order
+    return image.reshape(-1, image.shape[-1])[source[nearest.ravel() - 1]].reshape(image.shape)
 
 
 def read_textured(path):
