@@ -35,7 +35,7 @@ import numpy as np  # noqa: E402
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cloud_backend.reconstruct import evaluate, pipeline, sfm, synthetic  # noqa: E402
+from cloud_backend.reconstruct import evaluate, pipeline, sfm, synthetic, texture  # noqa: E402
 from cloud_backend.reconstruct.layout import Layout  # noqa: E402
 from cloud_backend.reconstruct.stage import read_marker  # noqa: E402
 from openscan_protocol.manifest import FILENAME as MANIFEST, photo_files, read as read_manifest  # noqa: E402
@@ -179,6 +179,20 @@ def silhouette_report(work, name):
             "silhouette_iou_below_0.9": sorted(n for n, v in ious.items() if v < 0.9)}
 
 
+def texture_report(work):
+    """The textured model against the photos up close and at a quarter size (mipmap level 2),
+    and the colour jump across its edges (evaluate.texture_error, evaluate.seam_jump)."""
+    layout = Layout(work)
+    if not layout.textured.exists():
+        return {}
+    verts, _, uv, faces = texture.read_textured(layout.textured)
+    image = cv2.cvtColor(cv2.imread(str(layout.texture_image), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    errors = evaluate.texture_error(sfm.load(layout.sparse), layout.images, verts, faces, uv, image)
+    vmap = np.unique(verts, axis=0, return_inverse=True)[1].ravel()   # atlas vertex -> mesh vertex
+    return {"texture_error_vs_photos": {f"mip{level}": round(e, 2) for level, e in errors.items()},
+            "texture_seam_jump": round(evaluate.seam_jump(vmap, faces, uv, image), 2)}
+
+
 def pycolmap_defaults(image_dir, work, name):
     """Exhaustive matching + incremental mapping with pycolmap's default options."""
     import pycolmap
@@ -251,6 +265,7 @@ def main():
               "images_unregistered": report["images_unregistered"]}
     result.update(pose_report(sfm.load(Layout(work).sparse), args.dataset))
     result.update(silhouette_report(work, args.dataset))
+    result.update(texture_report(work))
     if rig_ground_truth(args.dataset) is not None:
         result.update(rig_surface_report(work, args.dataset))
     if args.dataset == "synthetic":

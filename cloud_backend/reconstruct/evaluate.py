@@ -194,3 +194,56 @@ def true_object_masks(obj_v, obj_f, scene_v, scene_f, cameras):
         t_all, _, _ = cast(everything, centre, dirs)
         masks[name] = (np.isfinite(t_obj) & (t_obj <= t_all * 1.001)).reshape(height, width)
     return masks
+
+
+def seam_jump(vmap, uv_faces, uv, texture):
+    """Mean colour difference (grey levels, RGB) between the two reads of each edge's midpoint,
+    one through each face that has the edge: 0 where the texture runs on across an edge, the
+    size of the speckles along the atlas's seams elsewhere. vmap: atlas vertex -> mesh vertex."""
+    from .texture import sample
+
+    start = np.concatenate([uv_faces[:, k] for k in range(3)])
+    end = np.concatenate([uv_faces[:, (k + 1) % 3] for k in range(3)])
+    key = np.sort(np.column_stack([vmap[start], vmap[end]]), axis=1)
+    order = np.lexsort(key.T[::-1])
+    twin = np.flatnonzero((key[order][1:] == key[order][:-1]).all(axis=1))
+    a, b = order[twin], order[twin + 1]
+    size = np.array([texture.shape[1], texture.shape[0]])
+    reads = [sample(texture, (uv[start[e]] + uv[end[e]]) / 2 * size) for e in (a, b)]
+    return float(np.abs(reads[0] - reads[1]).mean())
+
+
+def texture_error(rec, images_dir, verts, uv_faces, uv, texture, views=4, levels=(0, 2)):
+    """{level: mean |render - photo|} (grey levels, RGB) over the model's pixels in `views`
+    registered photos spread over the set: the textured model ray cast from each photo's pose
+    at 1/2**level of its size, the texture read bilinearly from a copy shrunk as much (box
+    filter: a viewer's mipmap 2**level times farther away), against the photo shrunk as much.
+    Level 0 is the detail up close; level 2 what a whole-model view shows. verts: per atlas vertex."""
+    import cv2
+
+    from .raster import camera_grid, cast, interpolate, scene_of
+    from .texture import sample
+
+    scene = scene_of(verts, uv_faces)
+    ids = sorted(rec.reg_image_ids())
+    chosen = ids[:: max(1, len(ids) // views)][:views]
+    errors = {}
+    for level in levels:
+        shrunk = texture.astype(np.float32)
+        for _ in range(level):
+            shrunk = cv2.resize(shrunk, (shrunk.shape[1] // 2, shrunk.shape[0] // 2), interpolation=cv2.INTER_AREA)
+        size = np.array([shrunk.shape[1], shrunk.shape[0]])
+        total, count = 0.0, 0
+        for image_id in chosen:
+            image = rec.image(image_id)
+            dirs_cam, (h, w) = camera_grid(image.camera, 0.5 ** level)
+            dirs = dirs_cam @ image.cam_from_world().rotation.matrix()
+            _, face, bary = cast(scene, np.broadcast_to(image.projection_center(), dirs.shape), dirs)
+            hit = face >= 0
+            colour = sample(shrunk, interpolate(uv, uv_faces, face[hit], bary[hit]) * size)
+            photo = cv2.cvtColor(cv2.imread(str(pathlib.Path(images_dir) / image.name), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+            photo = cv2.resize(photo, (w, h), interpolation=cv2.INTER_AREA).reshape(-1, 3)[hit]
+            total += float(np.abs(colour - photo).sum()) / 3
+            count += int(hit.sum())
+        errors[level] = total / max(count, 1)
+    return errors

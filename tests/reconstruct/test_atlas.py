@@ -3,7 +3,7 @@ import cv2
 import numpy as np
 import pytest
 
-from cloud_backend.reconstruct import atlas, raster, texture
+from cloud_backend.reconstruct import atlas, evaluate, raster, texture
 
 
 def sphere(subdivisions):
@@ -79,16 +79,7 @@ def test_the_grid_texture_runs_on_across_edges_and_its_mipmaps_stay_on_the_surfa
     def read(img, corners_uv):   # bilinear, as a viewer samples
         return texture.sample(img, corners_uv * img.shape[0])
 
-    # every edge's midpoint through each of its two faces
-    start = np.concatenate([uv_faces[:, k] for k in range(3)])
-    end = np.concatenate([uv_faces[:, (k + 1) % 3] for k in range(3)])
-    key = np.sort(np.column_stack([vmap[start], vmap[end]]), axis=1)
-    order = np.lexsort(key.T[::-1])
-    twin = np.flatnonzero((key[order][1:] == key[order][:-1]).all(axis=1))
-    a, b = order[twin], order[twin + 1]
-    mid_a, mid_b = (uv[start[a]] + uv[end[a]]) / 2, (uv[start[b]] + uv[end[b]]) / 2
-    assert len(a) == len(faces) * 3 // 2
-    assert np.abs(read(image, mid_a) - read(image, mid_b)).mean() < 2.0
+    assert evaluate.seam_jump(vmap, uv_faces, uv, image) < 2.0
     # the field at random points of every face, from the texture shrunk 4x (mipmap level 2)
     mip = cv2.resize(image, (size // 4, size // 4), interpolation=cv2.INTER_AREA)
     weights = np.random.default_rng(0).dirichlet([1, 1, 1], len(faces))[:, 1:].astype(np.float32)
