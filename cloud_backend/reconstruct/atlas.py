@@ -16,6 +16,7 @@ from . import raster
 
 XATLAS_MAX_FACES = 10000
 GRID_PAD = 1.0
+GRID_PAIRED = 0.88   # share of a Poisson mesh's faces that grid_cells pairs up (measured 0.875-0.88)
 XATLAS_FILL = 0.6   # share of the atlas its charts cover (measured 0.55-0.7)
 
 
@@ -33,8 +34,9 @@ def size_for(n_faces, texels, method="auto"):
     """Atlas side (px) giving the faces about `texels` texels in all, padding included."""
     if kind(n_faces, method) == "xatlas":
         return float(np.sqrt(texels / XATLAS_FILL))
-    # each pair of faces gets a square cell with sides of (cell - 2 pad) texels
-    per_row = np.ceil(np.sqrt(-(-n_faces // 2)))
+    # each pair of faces gets a square cell with sides of (cell - 2 pad) texels; a face left
+    # without a partner has a cell alone
+    per_row = np.ceil(np.sqrt(n_faces * (1 - GRID_PAIRED / 2)))
     cell = 2 * GRID_PAD + max(np.sqrt(2.0 * texels / max(n_faces, 1)), 2.0)
     return float(per_row * cell)
 
