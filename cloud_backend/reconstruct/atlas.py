@@ -94,7 +94,7 @@ def grid_cells(verts, faces, rounds=8, seed=0):
     are sorted by the z-order of their centres."""
     faces = np.asarray(faces, np.int64)
     n = len(faces)
-    across = _neighbours(faces)
+    across = neighbours(faces)
     partner = np.full(n, -1, np.int64)
     priority = np.random.default_rng(seed).permutation(n)
     everyone = np.arange(n)
@@ -114,7 +114,7 @@ def grid_cells(verts, faces, rounds=8, seed=0):
     return cells[np.argsort(_z_order(centre), kind="stable")], apex
 
 
-def _neighbours(faces):
+def neighbours(faces):
     """(n, 3): the face across each face's edge k (from vertex k+1 to k+2) when exactly one
     other face has that edge, running the other way; -1 otherwise."""
     start, end = faces[:, [1, 2, 0]].ravel(), faces[:, [2, 0, 1]].ravel()

@@ -200,17 +200,18 @@ def seam_jump(vmap, uv_faces, uv, texture):
     """Mean colour difference (grey levels, RGB) between the two reads of each edge's midpoint,
     one through each face that has the edge: 0 where the texture runs on across an edge, the
     size of the speckles along the atlas's seams elsewhere. vmap: atlas vertex -> mesh vertex."""
+    from .atlas import neighbours
     from .texture import sample
 
-    start = np.concatenate([uv_faces[:, k] for k in range(3)])
-    end = np.concatenate([uv_faces[:, (k + 1) % 3] for k in range(3)])
-    key = np.sort(np.column_stack([vmap[start], vmap[end]]), axis=1)
-    order = np.lexsort(key.T[::-1])
-    twin = np.flatnonzero((key[order][1:] == key[order][:-1]).all(axis=1))
-    a, b = order[twin], order[twin + 1]
+    across = neighbours(vmap[uv_faces])
+    face, edge = np.nonzero(across > np.arange(len(across))[:, None])   # each edge once
+    other = across[face, edge]
+    other_edge = np.argmax(across[other] == face[:, None], axis=1)
     size = np.array([texture.shape[1], texture.shape[0]])
-    reads = [sample(texture, (uv[start[e]] + uv[end[e]]) / 2 * size) for e in (a, b)]
-    return float(np.abs(reads[0] - reads[1]).mean())
+
+    def read(f, k):   # edge k of face f runs from its vertex k+1 to k+2
+        return sample(texture, (uv[uv_faces[f, (k + 1) % 3]] + uv[uv_faces[f, (k + 2) % 3]]) / 2 * size)
+    return float(np.abs(read(face, edge) - read(other, other_edge)).mean())
 
 
 def texture_error(rec, images_dir, verts, uv_faces, uv, texture, views=4, levels=(0, 2)):
@@ -227,23 +228,23 @@ def texture_error(rec, images_dir, verts, uv_faces, uv, texture, views=4, levels
     scene = scene_of(verts, uv_faces)
     ids = sorted(rec.reg_image_ids())
     chosen = ids[:: max(1, len(ids) // views)][:views]
-    errors = {}
-    for level in levels:
-        shrunk = texture.astype(np.float32)
-        for _ in range(level):
-            shrunk = cv2.resize(shrunk, (shrunk.shape[1] // 2, shrunk.shape[0] // 2), interpolation=cv2.INTER_AREA)
-        size = np.array([shrunk.shape[1], shrunk.shape[0]])
-        total, count = 0.0, 0
-        for image_id in chosen:
-            image = rec.image(image_id)
+    shrunk = [texture.astype(np.float32)]
+    while len(shrunk) <= max(levels):
+        shrunk.append(cv2.resize(shrunk[-1], (shrunk[-1].shape[1] // 2, shrunk[-1].shape[0] // 2),
+                                 interpolation=cv2.INTER_AREA))
+    total, count = dict.fromkeys(levels, 0.0), dict.fromkeys(levels, 0)
+    for image_id in chosen:
+        image = rec.image(image_id)
+        photo = cv2.cvtColor(cv2.imread(str(pathlib.Path(images_dir) / image.name), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        for level in levels:
             dirs_cam, (h, w) = camera_grid(image.camera, 0.5 ** level)
             dirs = dirs_cam @ image.cam_from_world().rotation.matrix()
             _, face, bary = cast(scene, np.broadcast_to(image.projection_center(), dirs.shape), dirs)
             hit = face >= 0
-            colour = sample(shrunk, interpolate(uv, uv_faces, face[hit], bary[hit]) * size)
-            photo = cv2.cvtColor(cv2.imread(str(pathlib.Path(images_dir) / image.name), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-            photo = cv2.resize(photo, (w, h), interpolation=cv2.INTER_AREA).reshape(-1, 3)[hit]
-            total += float(np.abs(colour - photo).sum()) / 3
-            count += int(hit.sum())
-        errors[level] = total / max(count, 1)
+            tex = shrunk[level]
+            colour = sample(tex, interpolate(uv, uv_faces, face[hit], bary[hit]) * np.array([tex.shape[1], tex.shape[0]]))
+            seen = cv2.resize(photo, (w, h), interpolation=cv2.INTER_AREA).reshape(-1, 3)[hit]
+            total[level] += float(np.abs(colour - seen).sum()) / 3
+            count[level] += int(hit.sum())
+    errors = {level: total[level] / max(count[level], 1) for level in levels}
     return errors

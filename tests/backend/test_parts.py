@@ -95,6 +95,11 @@ def test_tampered_link_is_refused(client, data):
     forged = links[0].replace(sig, sig[:middle] + ("A" if sig[middle] != "A" else "B") + sig[middle + 1:])
     r = requests.post(forged, data=data[:PART])
     assert r.status_code == 403 and "invalid" in r.json()["error"]
+    # HEAD and PATCH (which wait on a part's commit) are refused before any of that
+    assert requests.head(forged).status_code == 403
+    r = requests.patch(forged, data=data[:PART], headers={
+        "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"})
+    assert r.status_code == 403 and "invalid" in r.json()["error"]
     assert requests.post(links[0].split("?")[0], data=data[:PART]).status_code == 403  # no sig
 
 
